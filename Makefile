@@ -1,0 +1,30 @@
+# kwsgen developer entry points. `make demo` and `make test` set everything up first.
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.kwsgen-setup
+
+.PHONY: setup demo test lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml host_tools/setup.sh
+	bash host_tools/setup.sh $(VENV)
+	touch $@
+
+demo: setup
+	$(BIN)/kwsgen features kwsgen/data/yes.flac --check --out build/demo/yes_mfcc.npy
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+bench: setup
+	$(BIN)/python bench/frontend.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from .main import app, main, run
+
+__all__ = ["app", "main", "run"]

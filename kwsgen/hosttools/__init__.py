@@ -1,0 +1,1 @@
+"""Host-side build, emulation and measurement helpers (the Python half of host_tools/)."""
