@@ -11,7 +11,7 @@
 
 #include "kws_frontend.h"
 
-#define READ_SAMPLES 1024
+#define READ_SAMPLES 4096 /* also the largest chunk */
 #define MAX_CHUNKS 64
 #define RECORD_PAD ((4 - (KWS_FE_N_COEFFS % 4)) % 4)
 
@@ -94,20 +94,20 @@ static int parse_options(int argc, char **argv, options_t *o, const fe_io_t *io)
         } else if (strcmp(a, "--minmax") == 0) {
             o->minmax = v;
         } else if (strcmp(a, "--first") == 0) {
-            if (parse_long(v, &o->first) != 0 || o->first < 0) {
-                io->error("--first needs a count >= 0");
+            if (parse_long(v, &o->first) != 0 || o->first < 0 || o->first > READ_SAMPLES) {
+                io->error("--first needs a count from 0 to 4096");
                 return -1;
             }
         } else if (strcmp(a, "--chunks") == 0) {
             int k;
             o->n_chunks = parse_list(v, o->chunks, MAX_CHUNKS);
             if (o->n_chunks <= 0) {
-                io->error("--chunks needs 1 to 64 counts >= 1");
+                io->error("--chunks needs 1 to 64 counts from 1 to 4096");
                 return -1;
             }
             for (k = 0; k < o->n_chunks; k++) {
-                if (o->chunks[k] < 1) {
-                    io->error("--chunks needs counts >= 1");
+                if (o->chunks[k] < 1 || o->chunks[k] > READ_SAMPLES) {
+                    io->error("--chunks needs counts from 1 to 4096");
                     return -1;
                 }
             }
@@ -173,54 +173,98 @@ static int write_record(int h, const kws_fe_hop_t *hop, const fe_io_t *io)
     return io->write(h, rec, sizeof(rec));
 }
 
-/* Feed buf[0..n) in the chunk pattern, carrying the pattern's position across calls. */
+/* The input file as a stream of samples, refilled so that a chunk of up to
+ * READ_SAMPLES is always handed over whole. */
 typedef struct {
-    long chunk_left;
-    int chunk_idx;
-    int first_done;
-} feeder_t;
+    int handle;
+    size_t pos, end; /* valid samples are samples[pos..end) */
+    int eof;
+    uint8_t odd; /* a trailing odd byte waiting for its partner */
+    int have_odd;
+} reader_t;
 
-static int feed(const int16_t *buf, size_t n, const options_t *o, feeder_t *fd, int out, const fe_io_t *io)
+/* Make at least `want` samples available unless the file ends; 0 or -1 on error. */
+static int fill(reader_t *r, size_t want, const fe_io_t *io)
 {
-    while (n > 0) {
-        kws_fe_hop_t hop;
-        size_t want, used;
-        if (fd->chunk_left == 0) {
-            if (!fd->first_done && o->first > 0) {
-                fd->chunk_left = o->first;
-            } else {
-                fd->chunk_left = o->chunks[fd->chunk_idx];
-                fd->chunk_idx = (fd->chunk_idx + 1) % o->n_chunks;
-            }
-            fd->first_done = 1;
+    while (!r->eof && r->end - r->pos < want) {
+        uint8_t *bytes;
+        size_t have_bytes;
+        long got;
+        memmove(samples, samples + r->pos, (r->end - r->pos) * sizeof(int16_t));
+        r->end -= r->pos;
+        r->pos = 0;
+        bytes = (uint8_t *)(samples + r->end);
+        have_bytes = 0;
+        if (r->have_odd) {
+            bytes[0] = r->odd;
+            have_bytes = 1;
+            r->have_odd = 0;
         }
-        want = (size_t)fd->chunk_left < n ? (size_t)fd->chunk_left : n;
-        if (o->mark) {
-            io->mark();
-        }
-        used = kws_frontend_process(&fe, buf, want, &hop);
-        if (o->mark) {
-            io->mark();
-        }
-        buf += used;
-        n -= used;
-        fd->chunk_left -= (long)used;
-        if (hop.produced && write_record(out, &hop, io) != 0) {
-            io->error("cannot write the output file");
+        got = io->read(r->handle, bytes + have_bytes, (READ_SAMPLES - r->end) * sizeof(int16_t) - have_bytes);
+        if (got < 0) {
             return -1;
+        }
+        if (got == 0) {
+            r->eof = 1;
+        }
+        have_bytes += (size_t)got;
+        r->end += have_bytes / 2;
+        if (have_bytes % 2) {
+            r->odd = bytes[have_bytes - 1];
+            r->have_odd = 1;
         }
     }
     return 0;
 }
 
+static int run(const options_t *o, int in, int out, const fe_io_t *io)
+{
+    reader_t r = {0, 0, 0, 0, 0, 0};
+    int chunk_idx = 0, first = o->first > 0;
+    r.handle = in;
+    for (;;) {
+        size_t want, used;
+        kws_fe_hop_t hop;
+        if (first) {
+            want = (size_t)o->first;
+            first = 0;
+        } else {
+            want = (size_t)o->chunks[chunk_idx];
+            chunk_idx = (chunk_idx + 1) % o->n_chunks;
+        }
+        if (fill(&r, want, io) != 0) {
+            io->error("cannot read the input file");
+            return -1;
+        }
+        if (r.end == r.pos) {
+            return 0;
+        }
+        if (want > r.end - r.pos) {
+            want = r.end - r.pos;
+        }
+        /* One chunk may complete several windows (or none): call until it is used up. */
+        while (want > 0) {
+            if (o->mark) {
+                io->mark();
+            }
+            used = kws_frontend_process(&fe, samples + r.pos, want, &hop);
+            if (o->mark) {
+                io->mark();
+            }
+            r.pos += used;
+            want -= used;
+            if (hop.produced && write_record(out, &hop, io) != 0) {
+                io->error("cannot write the output file");
+                return -1;
+            }
+        }
+    }
+}
+
 int fe_driver_main(int argc, char **argv, const fe_io_t *io)
 {
     options_t o;
-    feeder_t fd = {0, 0, 0};
     int in, out, rc = 0;
-    long got;
-    uint8_t odd = 0;
-    int have_odd = 0;
     if (parse_options(argc, argv, &o, io) != 0) {
         return 2;
     }
@@ -247,32 +291,8 @@ int fe_driver_main(int argc, char **argv, const fe_io_t *io)
         io->error("cannot open the output file");
         return 3;
     }
-    for (;;) {
-        uint8_t *bytes = (uint8_t *)samples;
-        size_t have = 0;
-        if (have_odd) {
-            bytes[0] = odd;
-            have = 1;
-            have_odd = 0;
-        }
-        got = io->read(in, bytes + have, sizeof(samples) - have);
-        if (got < 0) {
-            io->error("cannot read the input file");
-            rc = 3;
-            break;
-        }
-        have += (size_t)got;
-        if (have / 2 > 0 && feed(samples, have / 2, &o, &fd, out, io) != 0) {
-            rc = 3;
-            break;
-        }
-        if (have % 2) {
-            odd = bytes[have - 1];
-            have_odd = 1;
-        }
-        if (got == 0) {
-            break;
-        }
+    if (run(&o, in, out, io) != 0) {
+        rc = 3;
     }
     io->close(in);
     io->close(out);

@@ -55,6 +55,32 @@ def audio_info(path: str | Path) -> AudioInfo:
     return AudioInfo(info.samplerate, info.channels, info.frames, info.subtype, info.format)
 
 
+def wav_truncation(path: Path) -> tuple[int, int] | None:
+    """(declared, present) bytes of a RIFF/WAVE data chunk that is cut short, else None.
+
+    libsndfile quietly reads what is there, so a WAV cut off mid-copy would
+    otherwise pass as a shorter recording.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            handle.seek(pos)
+            chunk = handle.read(8)
+            declared = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                present = size - pos - 8
+                # 0 and 0xFFFFFFFF mean "unknown" to streaming writers.
+                if declared not in (0, 0xFFFFFFFF) and declared > present:
+                    return declared, present
+                return None
+            pos += 8 + declared + (declared & 1)
+    return None
+
+
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
     return text.split(": ", 1)[-1][:120]
@@ -70,6 +96,9 @@ def read_audio(path: str | Path, *, resample: bool = False, mono: bool = False) 
     info = audio_info(path)
     if info.frames == 0:
         raise AudioError("contains no audio samples", path)
+    cut = wav_truncation(path)
+    if cut is not None:
+        raise AudioError(f"is truncated: its header promises {cut[0]} bytes of samples, the file holds {cut[1]}", path)
     if info.channels != 1 and not mono:
         raise AudioError(f"has {info.channels} channels; kwsgen needs mono (use --mono to mix down)", path)
     rate_ok = info.sample_rate == SAMPLE_RATE

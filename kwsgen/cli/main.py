@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .. import __version__
 from ..errors import KwsgenError
@@ -41,28 +42,16 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 error, 2 usage error)."""
     _register()
     try:
-        rc = app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="kwsgen")  # standalone: usage errors print and exit 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KwsgenError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return 1
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        return 130
-    except typer.Exit as exc:
-        return exc.exit_code or 0
-    except typer.Abort:
-        err_console.print("aborted")
-        return 1
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return rc if isinstance(rc, int) else 0
+    return 0
 
 
 def run() -> None:

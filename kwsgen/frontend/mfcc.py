@@ -110,29 +110,43 @@ def log2_q10(energy: np.ndarray, tables: FrontendTables) -> np.ndarray:
     return exponent * (1 << LOG_Q) + ((frac16 + (1 << (15 - LOG_Q))) >> (16 - LOG_Q))
 
 
-def _mfcc_block(frames: np.ndarray, tables: FrontendTables) -> np.ndarray:
+def _log_mel_block(frames: np.ndarray, tables: FrontendTables) -> np.ndarray:
     v, shifts = preemphasis_window(frames, tables)
     xr, xi = real_fft(v, tables)
     power = (xr.astype(np.int64) ** 2 + xi.astype(np.int64) ** 2).astype(np.float64)
     # Exact in float64: every partial sum is an integer below 2^53.
     mel = (power @ tables.mel_matrix().T.astype(np.float64)).astype(np.uint64)
-    logmel = log2_q10(mel, tables) - (2 << LOG_Q) * shifts[:, None].astype(np.int64)
+    return log2_q10(mel, tables) - (2 << LOG_Q) * shifts[:, None].astype(np.int64)
+
+
+def _dct(logmel: np.ndarray, tables: FrontendTables) -> np.ndarray:
     acc = logmel.astype(np.float64) @ tables.dct.T.astype(np.float64)
     return ((acc.astype(np.int64) + (1 << 14)) >> 15).astype(np.int32)
+
+
+def _blocks(frames: np.ndarray, config: FrontendConfig, width: int, step) -> np.ndarray:
+    tables = build_tables(config)
+    frames = np.asarray(frames)
+    if frames.ndim != 2 or frames.shape[1] != config.window_size:
+        raise ValueError(f"frames must be [n, {config.window_size}], got {frames.shape}")
+    out = np.empty((frames.shape[0], width), dtype=np.int64)
+    for start in range(0, frames.shape[0], _BLOCK_FRAMES):
+        block = frames[start : start + _BLOCK_FRAMES]
+        out[start : start + len(block)] = step(block, tables)
+    return out
+
+
+def log_mel_frames(frames: np.ndarray, config: FrontendConfig | None = None) -> np.ndarray:
+    """Step 7's log2 mel energies (Q10, int64 [n, n_mels]) of int16 frames."""
+    config = config or FrontendConfig()
+    return _blocks(frames, config, config.n_mels, _log_mel_block)
 
 
 def mfcc_frames(frames: np.ndarray, config: FrontendConfig | None = None) -> np.ndarray:
     """MFCCs of int16 frames [n, window_size] -> int32 [n, n_coeffs]."""
     config = config or FrontendConfig()
-    tables = build_tables(config)
-    frames = np.asarray(frames)
-    if frames.ndim != 2 or frames.shape[1] != config.window_size:
-        raise ValueError(f"frames must be [n, {config.window_size}], got {frames.shape}")
-    out = np.empty((frames.shape[0], config.n_coeffs), dtype=np.int32)
-    for start in range(0, frames.shape[0], _BLOCK_FRAMES):
-        block = frames[start : start + _BLOCK_FRAMES]
-        out[start : start + len(block)] = _mfcc_block(block, tables)
-    return out
+    out = _blocks(frames, config, config.n_coeffs, lambda b, t: _dct(_log_mel_block(b, t), t))
+    return out.astype(np.int32)
 
 
 def mfcc(audio: np.ndarray, config: FrontendConfig | None = None) -> np.ndarray:

@@ -42,10 +42,12 @@ def _driver_args(
     if minmax is not None:
         args += ["--minmax", "minmax.bin"]
     if chunks:
-        if len(chunks) > 64 or min(chunks) < 1:
-            raise ValueError("chunks: 1 to 64 sizes, each at least 1")
+        if len(chunks) > 64 or min(chunks) < 1 or max(chunks) > 4096:
+            raise ValueError("chunks: 1 to 64 sizes, each from 1 to 4096")
         args += ["--chunks", ",".join(str(int(c)) for c in chunks)]
     if first:
+        if not 0 < first <= 4096:
+            raise ValueError("first: a size from 1 to 4096")
         args += ["--first", str(int(first))]
     args += ["--filter", f"{int(filt.enabled)},{filt.threshold},{filt.delay},{filt.backoff}"]
     if mark:
