@@ -16,8 +16,8 @@
 #ifndef KWS_FRONTEND_H
 #define KWS_FRONTEND_H
 
-#include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* size_t */
 
 #include "kws_energy_filter.h"
 #include "kws_fe_config.h"

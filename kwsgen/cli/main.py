@@ -21,7 +21,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 err_console = Console(stderr=True, highlight=False)
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -38,7 +38,7 @@ def _root(
 
 
 def _register() -> None:
-    from . import features  # noqa: F401  (registers its commands on app)
+    from . import boards, features  # noqa: F401  (their commands register on app)
 
 
 def main(argv: list[str] | None = None) -> int:
