@@ -1,0 +1,168 @@
+"""A kwsgen project: a folder of recordings, label sessions, metadata and settings.
+
+    myproject/
+      kwsgen.toml          settings (every pipeline parameter, commented)
+      recordings/          the audio, 16 kHz mono 16-bit WAV or FLAC; never modified
+      metadata.csv         one row per recording: file, Set, speaker, ...
+      sessions/<name>.csv  labelled segments: file, label, start, end (samples)
+      cache/               derived data, safe to delete (ignored by git)
+      models/              trained models
+
+docs/project.md describes the format in full.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from ..audio import AudioInfo, audio_info
+from ..errors import KwsgenError
+from ..fsutil import atomic_write_text
+from .settings import ProjectSection, ProjectSettings, load_settings, settings_toml
+from .store import (
+    Metadata,
+    Session,
+    check_labels,
+    check_session_name,
+    load_metadata,
+    load_session,
+    save_metadata,
+    save_session,
+)
+
+SETTINGS_FILE = "kwsgen.toml"
+AUDIO_SUFFIXES = (".wav", ".flac")
+TRAINING_SESSION = "Training Session"
+GITIGNORE = "# derived data: kwsgen recomputes it\ncache/\n"
+
+
+class Project:
+    def __init__(self, root: Path, settings: ProjectSettings) -> None:
+        self.root = Path(root)
+        self.settings = settings
+
+    # ---- opening and creating -------------------------------------------------
+
+    @classmethod
+    def open(cls, root: str | Path) -> Project:
+        root = Path(root)
+        path = root / SETTINGS_FILE
+        if not path.is_file():
+            raise KwsgenError(f"not a kwsgen project (no {SETTINGS_FILE}); create one with: kwsgen init {root}", root)
+        settings = load_settings(path)
+        try:
+            check_labels(settings.labels)
+        except KwsgenError as exc:
+            raise KwsgenError(f"[project] {exc}", path) from None
+        return cls(root, settings)
+
+    @classmethod
+    def create(cls, root: str | Path, labels: list[str]) -> Project:
+        root = Path(root)
+        check_labels(labels)
+        if (root / SETTINGS_FILE).exists():
+            raise KwsgenError(f"already holds a kwsgen project ({SETTINGS_FILE} exists)", root)
+        if root.exists() and not root.is_dir():
+            raise KwsgenError("exists and is not a folder", root)
+        if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
+            raise KwsgenError("is not empty; kwsgen init needs a new or empty folder", root)
+        settings = ProjectSettings(project=ProjectSection(labels=list(labels))).validate()
+        for sub in ("recordings", "sessions", "models"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        project = cls(root, settings)
+        project.save_metadata(Metadata())
+        project.save_session(Session(TRAINING_SESSION))
+        atomic_write_text(root / ".gitignore", GITIGNORE)
+        atomic_write_text(root / SETTINGS_FILE, settings_toml(settings))
+        return project
+
+    # ---- paths ---------------------------------------------------------------
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.root / "recordings"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.root / "sessions"
+
+    @property
+    def metadata_path(self) -> Path:
+        return self.root / "metadata.csv"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def labels(self) -> list[str]:
+        return self.settings.labels
+
+    def recording_path(self, file: str) -> Path:
+        return self.recordings_dir / file
+
+    def session_path(self, name: str) -> Path:
+        return self.sessions_dir / f"{check_session_name(name)}.csv"
+
+    # ---- recordings ------------------------------------------------------------
+
+    def recording_files(self) -> list[str]:
+        """Every audio file under recordings/, as POSIX paths relative to it."""
+        if not self.recordings_dir.is_dir():
+            return []
+        found = []
+        for dirpath, dirnames, filenames in os.walk(self.recordings_dir):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.lower().endswith(AUDIO_SUFFIXES) and not name.startswith("."):
+                    rel = (Path(dirpath) / name).relative_to(self.recordings_dir)
+                    found.append(rel.as_posix())
+        return found
+
+    @cached_property
+    def _info_cache(self) -> dict[str, tuple[float, AudioInfo]]:
+        return {}
+
+    def recording_info(self, file: str) -> AudioInfo:
+        path = self.recording_path(file)
+        mtime = path.stat().st_mtime_ns if path.exists() else -1
+        hit = self._info_cache.get(file)
+        if hit and hit[0] == mtime:
+            return hit[1]
+        info = audio_info(path)
+        self._info_cache[file] = (mtime, info)
+        return info
+
+    # ---- metadata and sessions ---------------------------------------------------
+
+    def load_metadata(self) -> Metadata:
+        return load_metadata(self.metadata_path)
+
+    def save_metadata(self, md: Metadata) -> None:
+        save_metadata(self.metadata_path, md)
+
+    def session_names(self) -> list[str]:
+        if not self.sessions_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.sessions_dir.glob("*.csv") if not p.name.startswith("."))
+
+    def has_session(self, name: str) -> bool:
+        return self.session_path(name).exists()
+
+    def load_session(self, name: str, create: bool = False) -> Session:
+        path = self.session_path(name)
+        if not path.exists():
+            if create:
+                return Session(name)
+            known = ", ".join(repr(n) for n in self.session_names()) or "none yet"
+            raise KwsgenError(f"no label session {name!r} in this project (sessions: {known})", self.root)
+        return load_session(path, name)
+
+    def save_session(self, session: Session) -> None:
+        save_session(self.session_path(session.name), session)

@@ -1,0 +1,207 @@
+"""kwsgen.toml: every pipeline parameter of a project, with its default and a comment.
+
+Each section is a dataclass whose fields carry a one-line ``doc``. The same
+schema writes a fresh, commented kwsgen.toml (``kwsgen init``) and reads one
+back with precise errors for unknown keys and wrong types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, KwsgenError
+from ..frontend.config import WINDOW_TYPES, EnergyFilterConfig, FrontendConfig
+from ..settings import read_toml
+
+SETS = ("Train", "Validate", "Test")
+UNKNOWN = "Unknown"
+
+
+def doc(text: str, default: Any) -> Any:
+    """A dataclass field with a default and the comment kwsgen.toml shows for it."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"doc": text})
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass(frozen=True)
+class ProjectSection:
+    labels: list[str] = doc("class labels; must include Unknown (noise, other words, knocks)", [UNKNOWN])
+    sample_rate: int = doc("samples per second of every recording (kwsgen works at 16 kHz)", 16000)
+
+
+@dataclass(frozen=True)
+class SegmentsSection:
+    length: int = doc("samples in a labelled segment, centred on the word", 20000)
+    min_length: int = doc("segments shorter than this are skipped from training", 16000)
+    max_overlap: int = doc("samples two segments may overlap at their edges", 4000)
+    cascade_step: int = doc("windows between model inputs cut from one segment (49: no overlap)", 49)
+
+
+@dataclass(frozen=True)
+class AutolabelSection:
+    frame_ms: int = doc("energy frame length for finding utterances, in milliseconds", 10)
+    threshold_db: float = doc("speech frames rise this far above the noise (mean dB over 250 Hz-4 kHz)", 8.0)
+    min_peak_db: float = doc("and come within this of the recording's loudest frame (dB)", -40.0)
+    min_word_ms: int = doc("shorter bursts (clicks) are ignored", 80)
+    max_gap_ms: int = doc("louder regions closer than this belong to one utterance", 150)
+    noise_step: int = doc("step between Unknown segments cut from noise recordings, in samples", 20000)
+
+
+SECTION_TYPES: dict[str, type] = {
+    "project": ProjectSection,
+    "segments": SegmentsSection,
+    "frontend": FrontendConfig,
+    "energy_filter": EnergyFilterConfig,
+    "autolabel": AutolabelSection,
+}
+
+SECTION_TITLES = {
+    "project": "The project",
+    "segments": "Labelled segments",
+    "frontend": "Fixed-point front end (docs/frontend.md); change only before training",
+    "energy_filter": "Segment Energy Threshold Filter in front of the classifier",
+    "autolabel": "kwsgen label auto: finding utterances by energy",
+}
+
+FRONTEND_DOCS = {
+    "window_size": "samples per analysis window",
+    "hop_size": "samples between windows",
+    "n_mels": "mel filterbank bands",
+    "n_coeffs": "cepstral coefficients per window",
+    "f_low": "lowest mel band edge, Hz",
+    "f_high": "highest mel band edge, Hz",
+    "preemphasis": "pre-emphasis coefficient",
+    "window": f"window shape: {', '.join(WINDOW_TYPES)}",
+    "cascade_len": "windows per model input (49 x 320 + 160 samples = 1 s)",
+    "sample_rate": "sample rate the tables are built for",
+}
+
+FILTER_DOCS = {
+    "enabled": "false: classify every hop (training then uses every window)",
+    "threshold": "a window with any |sample| above this triggers the filter",
+    "delay": "hops to wait after a trigger before classifying",
+    "backoff": "extra classifications, one per hop, after the first",
+    "disable_train": "true: training ignores the filter; false: keeps only windows it would pass",
+}
+
+
+def _field_doc(section: str, f: dataclasses.Field) -> str:
+    if section == "frontend":
+        return FRONTEND_DOCS[f.name]
+    if section == "energy_filter":
+        return FILTER_DOCS[f.name]
+    return f.metadata["doc"]
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    project: ProjectSection = field(default_factory=ProjectSection)
+    segments: SegmentsSection = field(default_factory=SegmentsSection)
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    energy_filter: EnergyFilterConfig = field(default_factory=EnergyFilterConfig)
+    autolabel: AutolabelSection = field(default_factory=AutolabelSection)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.project.labels)
+
+    def validate(self) -> ProjectSettings:
+        self.frontend.validate()
+        self.energy_filter.validate()
+        s = self.segments
+        if s.length < self.frontend.window_size:
+            raise ConfigError(f"[segments] length must be at least one window ({self.frontend.window_size} samples)")
+        if not s.min_length > 0:
+            raise ConfigError("[segments] min_length must be positive")
+        if not 0 <= s.max_overlap < s.length:
+            raise ConfigError("[segments] max_overlap must be 0 or more and below length")
+        if s.cascade_step < 1:
+            raise ConfigError("[segments] cascade_step must be at least 1")
+        if self.project.sample_rate != 16000:
+            raise ConfigError("[project] sample_rate must be 16000")
+        return self
+
+
+def _value_toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value_toml(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def settings_toml(settings: ProjectSettings) -> str:
+    """A complete kwsgen.toml: every parameter, its value and a one-line comment."""
+    lines = [
+        "# kwsgen project settings. Every pipeline parameter is listed with its default;",
+        "# edit values here. docs/project.md describes the project format.",
+    ]
+    for section, cls in SECTION_TYPES.items():
+        values = getattr(settings, section)
+        lines += ["", f"# {SECTION_TITLES[section]}", f"[{section}]"]
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            value = getattr(values, f.name)
+            note = _field_doc(section, f)
+            if value != default:
+                note += f" (default {_value_toml(default)})"
+            lines.append(f"{f.name} = {_value_toml(value)}  # {note}")
+    return "\n".join(lines) + "\n"
+
+
+def _coerce(section: str, cls: type, values: Any, where: Path) -> Any:
+    if not isinstance(values, dict):
+        raise KwsgenError(f"[{section}] must be a table", where)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise KwsgenError(f"[{section}] unknown setting(s): {', '.join(unknown)}", where)
+    kwargs = {}
+    for name, value in values.items():
+        f = fields[name]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        kwargs[name] = _check_type(section, name, value, default, where)
+    return cls(**kwargs)
+
+
+def _check_type(section: str, name: str, value: Any, default: Any, where: Path) -> Any:
+    what = f"[{section}] {name}"
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = True
+    if not ok:
+        kind = type(default).__name__.replace("str", "string").replace("list", "list of strings")
+        raise KwsgenError(f"{what} must be a {kind}, got {value!r}", where)
+    return value
+
+
+def load_settings(path: Path) -> ProjectSettings:
+    data = read_toml(path)
+    unknown = sorted(set(data) - set(SECTION_TYPES))
+    if unknown:
+        raise KwsgenError(f"unknown section(s) [{'], ['.join(unknown)}] (known: {', '.join(SECTION_TYPES)})", path)
+    sections = {name: _coerce(name, cls, data.get(name, {}), path) for name, cls in SECTION_TYPES.items()}
+    settings = ProjectSettings(**sections)
+    try:
+        return settings.validate()
+    except ConfigError as exc:
+        raise KwsgenError(str(exc), path) from None
