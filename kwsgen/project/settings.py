@@ -152,7 +152,7 @@ def settings_toml(settings: ProjectSettings) -> str:
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
             value = getattr(values, f.name)
             note = _field_doc(section, f)
-            if value != default:
+            if value != default and not isinstance(default, list):
                 note += f" (default {_value_toml(default)})"
             lines.append(f"{f.name} = {_value_toml(value)}  # {note}")
     return "\n".join(lines) + "\n"
