@@ -71,7 +71,7 @@ static int parse_list(const char *s, long *out, int max)
     return n;
 }
 
-static int parse_options(int argc, char **argv, options_t *o, const fe_io_t *io)
+static int parse_options(int argc, char **argv, options_t *o, const host_io_t *io)
 {
     int i;
     memset(o, 0, sizeof(*o));
@@ -134,7 +134,7 @@ static int parse_options(int argc, char **argv, options_t *o, const fe_io_t *io)
     return 0;
 }
 
-static int read_minmax(const char *path, const fe_io_t *io)
+static int read_minmax(const char *path, const host_io_t *io)
 {
     const int h = io->open_read(path);
     long got;
@@ -154,7 +154,7 @@ static int read_minmax(const char *path, const fe_io_t *io)
     return 0;
 }
 
-static int write_record(int h, const kws_fe_hop_t *hop, const fe_io_t *io)
+static int write_record(int h, const kws_fe_hop_t *hop, const host_io_t *io)
 {
     uint8_t rec[12 + 4 * KWS_FE_N_COEFFS + KWS_FE_N_COEFFS + RECORD_PAD];
     uint8_t *p = rec;
@@ -184,7 +184,7 @@ typedef struct {
 } reader_t;
 
 /* Make at least `want` samples available unless the file ends; 0 or -1 on error. */
-static int fill(reader_t *r, size_t want, const fe_io_t *io)
+static int fill(reader_t *r, size_t want, const host_io_t *io)
 {
     while (!r->eof && r->end - r->pos < want) {
         uint8_t *bytes;
@@ -217,7 +217,7 @@ static int fill(reader_t *r, size_t want, const fe_io_t *io)
     return 0;
 }
 
-static int run(const options_t *o, int in, int out, const fe_io_t *io)
+static int run(const options_t *o, int in, int out, const host_io_t *io)
 {
     reader_t r = {0, 0, 0, 0, 0, 0};
     int chunk_idx = 0, first = o->first > 0;
@@ -261,7 +261,7 @@ static int run(const options_t *o, int in, int out, const fe_io_t *io)
     }
 }
 
-int fe_driver_main(int argc, char **argv, const fe_io_t *io)
+int driver_main(int argc, char **argv, const host_io_t *io)
 {
     options_t o;
     int in, out, rc = 0;

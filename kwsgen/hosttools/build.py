@@ -165,14 +165,14 @@ def build_host_frontend_tool(
     filt: EnergyFilterConfig | None = None,
     sanitize: bool = False,
 ) -> Path:
-    """The host front-end driver (host_tools/fe_host_main.c)."""
+    """The host front-end driver (host_tools/host_main.c)."""
     config, filt = config or FrontendConfig(), filt or EnergyFilterConfig()
     gen = generated_frontend_dir(config, filt)
     ht = host_tools_dir()
     flags = HOST_CFLAGS + (SANITIZE_CFLAGS if sanitize else ())
     spec = BuildSpec(
         cc=host_cc(),
-        sources=(*_frontend_sources(gen), ht / "fe_driver.c", ht / "fe_host_main.c"),
+        sources=(*_frontend_sources(gen), ht / "fe_driver.c", ht / "host_main.c"),
         include_dirs=(runtime_dir(), gen, ht),
         flags=flags,
         link_flags=SANITIZE_CFLAGS if sanitize else (),
@@ -198,7 +198,7 @@ def build_m4_frontend(
     m4 = ht / "m4"
     spec = BuildSpec(
         cc=arm_gcc(),
-        sources=(*_frontend_sources(gen), ht / "fe_driver.c", m4 / "fe_m4_main.c", m4 / "semihost.c", m4 / "startup.c"),
+        sources=(*_frontend_sources(gen), ht / "fe_driver.c", m4 / "m4_main.c", m4 / "semihost.c", m4 / "startup.c"),
         include_dirs=(runtime_dir(), gen, ht, m4),
         flags=(*M4_CFLAGS, "-fcallgraph-info=su", f"-DKWS_USE_DSP={int(dsp)}"),
         link_flags=m4_link_flags(),
@@ -220,3 +220,83 @@ def build_insn_count_plugin() -> Path:
         output_name="kws_insn_count.so",
     )
     return build(spec, "qemu-plugin")
+
+
+NN_SOURCES = (
+    "kws_nn_conv.c",
+    "kws_nn_depthwise_conv.c",
+    "kws_nn_fully_connected.c",
+    "kws_nn_pooling.c",
+    "kws_nn_mean.c",
+    "kws_nn_softmax.c",
+    "kws_nn_add.c",
+)
+
+
+def generated_model_dir(header: str, source: str, prefix: str) -> Path:
+    """Folder holding a generated model's C and the driver's glue header for it."""
+    up = prefix.upper()
+    glue = (
+        f'#include "{prefix}.h"\n'
+        f"#define KWS_DRIVER_INPUT_SIZE {up}_INPUT_SIZE\n"
+        f"#define KWS_DRIVER_OUTPUT_SIZE {up}_OUTPUT_SIZE\n"
+        f"#define KWS_DRIVER_INIT {prefix}_init\n"
+        f"#define KWS_DRIVER_INPUT {prefix}_input\n"
+        f"#define KWS_DRIVER_INVOKE {prefix}_invoke\n"
+        f"#define KWS_DRIVER_OUTPUT {prefix}_output\n"
+    )
+    out = cache_root() / f"model-{_digest([header, source, glue])}"
+    if not (out / f"{prefix}.c").exists():
+        atomic_write_text(out / f"{prefix}.h", header)
+        atomic_write_text(out / "nn_driver_model.h", glue)
+        atomic_write_text(out / f"{prefix}.c", source)
+    return out
+
+
+def _model_sources(gen_dir: Path, prefix: str) -> tuple[Path, ...]:
+    nn = runtime_dir() / "nn"
+    return (*(nn / s for s in NN_SOURCES), gen_dir / f"{prefix}.c")
+
+
+def build_host_model_tool(header: str, source: str, prefix: str, sanitize: bool = False, trace: bool = False) -> Path:
+    """The host model driver (host_tools/nn_driver.c) with one generated model compiled in."""
+    gen = generated_model_dir(header, source, prefix)
+    ht = host_tools_dir()
+    flags = HOST_CFLAGS + (SANITIZE_CFLAGS if sanitize else ())
+    if trace:
+        flags += ("-DKWS_MODEL_TRACE=nn_driver_trace",)
+    spec = BuildSpec(
+        cc=host_cc(),
+        sources=(*_model_sources(gen, prefix), ht / "nn_driver.c", ht / "host_main.c"),
+        include_dirs=(runtime_dir(), runtime_dir() / "nn", gen, ht),
+        flags=flags,
+        link_flags=SANITIZE_CFLAGS if sanitize else (),
+        output_name="kws_nn_tool",
+    )
+    return build(spec, "host-nn" + ("-asan" if sanitize else "") + ("-trace" if trace else ""))
+
+
+def build_m4_model(header: str, source: str, prefix: str, dsp: bool = True, trace: bool = False) -> Path:
+    """The Cortex-M4 model driver ELF for QEMU mps2-an386."""
+    gen = generated_model_dir(header, source, prefix)
+    ht = host_tools_dir()
+    m4 = ht / "m4"
+    flags = (*M4_CFLAGS, "-fcallgraph-info=su", f"-DKWS_USE_DSP={int(dsp)}")
+    if trace:
+        flags += ("-DKWS_MODEL_TRACE=nn_driver_trace",)
+    spec = BuildSpec(
+        cc=arm_gcc(),
+        sources=(
+            *_model_sources(gen, prefix),
+            ht / "nn_driver.c",
+            m4 / "m4_main.c",
+            m4 / "semihost.c",
+            m4 / "startup.c",
+        ),
+        include_dirs=(runtime_dir(), runtime_dir() / "nn", gen, ht, m4),
+        flags=flags,
+        link_flags=m4_link_flags(),
+        output_name="kws_nn_m4.elf",
+        extra_inputs=(m4 / "mps2_an386.ld",),
+    )
+    return build(spec, "m4-nn" + ("-dsp" if dsp else "-portable") + ("-trace" if trace else ""))

@@ -1,7 +1,9 @@
-/* Host build of the front-end driver: plain stdio. */
+/* Host build of a driver (fe_driver.c or nn_driver.c): plain stdio. */
+#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
+#include <time.h>
 
-#include "fe_driver.h"
+#include "host_io.h"
 
 #define MAX_FILES 4
 static FILE *files[MAX_FILES];
@@ -50,15 +52,22 @@ static void close_file(int h)
 
 static void error(const char *message)
 {
-    fprintf(stderr, "kws_fe_tool: %s\n", message);
+    fprintf(stderr, "%s\n", message);
 }
 
 static void mark(void)
 {
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
-    const fe_io_t io = {open_read, open_write, read_bytes, write_bytes, close_file, error, mark};
-    return fe_driver_main(argc, argv, &io);
+    const host_io_t io = {open_read, open_write, read_bytes, write_bytes, close_file, error, mark, now_ns};
+    return driver_main(argc, argv, &io);
 }

@@ -1,8 +1,8 @@
-/* Cortex-M4 build of the front-end driver: files and arguments through
+/* Cortex-M4 build of a driver (fe_driver.c or nn_driver.c): files and arguments through
  * semihosting. QEMU's -append string is the argument list. */
 #include <string.h>
 
-#include "../fe_driver.h"
+#include "../host_io.h"
 #include "semihost.h"
 
 #define MAX_ARGS 24
@@ -43,9 +43,13 @@ static void close_file(int h)
 
 static void error(const char *message)
 {
-    semihost_puts("kws_fe_m4: ");
-    semihost_puts(message);
+        semihost_puts(message);
     semihost_puts("\n");
+}
+
+static uint64_t no_clock(void)
+{
+    return 0;
 }
 
 static int split_args(char *s)
@@ -67,10 +71,10 @@ static int split_args(char *s)
 
 int main(void)
 {
-    const fe_io_t io = {open_read, open_write, read_bytes, write_bytes, close_file, error, kws_bench_mark};
+    const host_io_t io = {open_read, open_write, read_bytes, write_bytes, close_file, error, kws_bench_mark, no_clock};
     if (semihost_cmdline(cmdline, sizeof(cmdline)) != 0) {
         error("no command line");
         return 2;
     }
-    return fe_driver_main(split_args(cmdline), args, &io);
+    return driver_main(split_args(cmdline), args, &io);
 }

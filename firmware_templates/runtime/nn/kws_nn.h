@@ -1,0 +1,74 @@
+/* int8 kernels for compiled networks, one operator per source file.
+ *
+ * Tensors are NHWC with batch 1. Every parameter block is const data that the
+ * generator (kwsgen/codegen) fills in; multipliers and shifts are those TFLite
+ * Micro computes, and biases already include the input offset times the sum
+ * of each filter's weights, so the inner loops are plain int8 dot products.
+ * Padding reads the input's zero point, which contributes exactly zero, as
+ * TFLite's skipped terms do. */
+#ifndef KWS_NN_H
+#define KWS_NN_H
+
+#include <stdint.h>
+
+typedef struct {
+    int16_t in_h, in_w, in_c, out_h, out_w, out_c;
+    int16_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int16_t depth_multiplier; /* depthwise only */
+    int8_t pad_value; /* the input zero point */
+    int16_t act_min, act_max, output_offset;
+    const int8_t *filter; /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */
+    const int32_t *bias; /* [out_c]: bias + input_offset * sum(filter weights) */
+    const int32_t *multiplier; /* [out_c] */
+    const int8_t *shift; /* [out_c] */
+} kws_conv_params_t;
+
+typedef struct {
+    int16_t batches, depth, units;
+    int16_t act_min, act_max, output_offset;
+    const int8_t *filter; /* [units][depth], symmetric (zero point 0) as TFLite requires */
+    const int32_t *bias; /* [units]: bias + input_offset * sum(weights) */
+    const int32_t *multiplier; /* [units] */
+    const int8_t *shift; /* [units] */
+} kws_fc_params_t;
+
+typedef struct {
+    int16_t in_h, in_w, channels, out_h, out_w;
+    int16_t k_h, k_w, stride_h, stride_w, pad_h, pad_w;
+    int16_t act_min, act_max;
+} kws_pool_params_t;
+
+typedef struct {
+    int16_t spatial, channels;
+    int16_t input_zero_point, output_zero_point;
+    int32_t multiplier; /* input_scale / output_scale / spatial */
+    int16_t shift;
+} kws_mean_params_t;
+
+typedef struct {
+    int16_t rows, depth;
+    int32_t multiplier;
+    int16_t left_shift;
+    int32_t diff_min;
+} kws_softmax_params_t;
+
+typedef struct {
+    int32_t size;
+    int16_t input1_offset, input2_offset, output_offset, left_shift;
+    int32_t input1_multiplier, input2_multiplier, output_multiplier;
+    int16_t input1_shift, input2_shift, output_shift;
+    int16_t act_min, act_max;
+} kws_add_params_t;
+
+/* scratch: 4 * (k_h * k_w * in_c + 2) bytes, word aligned (the im2col columns). */
+void kws_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
+/* scratch: in_c bytes rounded up to a multiple of 4, word aligned (a row of padding). */
+void kws_depthwise_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
+void kws_fully_connected_s8(const kws_fc_params_t *p, const int8_t *input, int8_t *output);
+void kws_avg_pool_s8(const kws_pool_params_t *p, const int8_t *input, int8_t *output);
+void kws_max_pool_s8(const kws_pool_params_t *p, const int8_t *input, int8_t *output);
+void kws_mean_s8(const kws_mean_params_t *p, const int8_t *input, int8_t *output);
+void kws_softmax_s8(const kws_softmax_params_t *p, const int8_t *input, int8_t *output);
+void kws_add_s8(const kws_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+#endif /* KWS_NN_H */

@@ -1,0 +1,338 @@
+"""Emit a model as C: constant weights, a static memory plan and one invoke function.
+
+The output is two files, ``<prefix>.h`` (the API) and ``<prefix>.c`` (the
+network), rendered from the Jinja2 templates in firmware_templates/model.
+They call the int8 kernels in firmware_templates/runtime/nn, which
+:func:`export_c` copies beside them so the folder builds on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import KwsgenError
+from ..fsutil import atomic_write_bytes
+from ..resources import resource_dir, runtime_dir
+from .model import ACTIVATIONS, PADDING, Graph, Operator, read_tflite
+from .params import OpParams, op_params
+from .plan import MemoryPlan, plan_memory
+
+KERNEL_FILES = (
+    "kws_nn.h",
+    "kws_nn_math.h",
+    "kws_nn_requant.h",
+    "kws_nn_dot.h",
+    "kws_nn_conv.c",
+    "kws_nn_depthwise_conv.c",
+    "kws_nn_fully_connected.c",
+    "kws_nn_pooling.c",
+    "kws_nn_mean.c",
+    "kws_nn_softmax.c",
+    "kws_nn_add.c",
+)
+SHARED_RUNTIME_FILES = ("kws_fixed.h", "kws_dsp.h")
+
+
+@dataclass
+class LayerCode:
+    """The C for one operator: its constant data and its call."""
+
+    index: int
+    op: str
+    comment: str
+    declarations: list[str] = field(default_factory=list)
+    call: str | None = None
+    output_offset: int = 0
+    output_size: int = 0
+    macs: int = 0
+    const_bytes: int = 0
+
+
+@dataclass
+class GeneratedModel:
+    prefix: str
+    header: str
+    source: str
+    plan: MemoryPlan
+    layers: list[LayerCode]
+    input_size: int
+    output_size: int
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def const_bytes(self) -> int:
+        return sum(layer.const_bytes for layer in self.layers)
+
+    @property
+    def arena_size(self) -> int:
+        return self.plan.arena_size
+
+
+def _check_prefix(prefix: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,40}", prefix):
+        raise KwsgenError(f"C prefix {prefix!r} is not a valid C identifier (letters, digits, underscores)")
+
+
+def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 16) -> tuple[str, int]:
+    vals = [str(int(v)) for v in np.asarray(values).ravel()]
+    if ctype == "int32_t":  # INT32_MIN has no literal form in C
+        vals = ["(-2147483647 - 1)" if v == "-2147483648" else v for v in vals]
+    lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
+    body = ",\n    ".join(lines)
+    itemsize = {"int8_t": 1, "int32_t": 4}[ctype]
+    return f"static const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};", len(vals) * itemsize
+
+
+def _wrap32(values) -> np.ndarray:
+    v = np.asarray(values, dtype=np.int64) & 0xFFFFFFFF
+    return np.where(v >= 1 << 31, v - (1 << 32), v).astype(np.int64)
+
+
+def _struct(ctype: str, name: str, fields: dict) -> str:
+    body = ",\n".join(f"    .{k} = {v}" for k, v in fields.items())
+    return f"static const {ctype} {name} = {{\n{body}\n}};"
+
+
+def _shape(graph: Graph, idx: int) -> str:
+    return "x".join(str(d) for d in graph.tensor(idx).shape)
+
+
+def scratch_bytes(p: OpParams) -> int:
+    """Scratch a kernel needs, for both the portable and the DSP path (see kws_nn.h)."""
+    if p.kind == "conv":
+        depth = p["k_h"] * p["k_w"] * p["in_c"]
+        return 4 * (depth + 2)  # two int16 im2col columns, padded to whole words
+    if p.kind == "depthwise":
+        return (p["in_c"] + 3) // 4 * 4  # a row of padding values
+    return 0
+
+
+def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
+    name = f"op{layer.index}"
+    filt = p["filter"].astype(np.int64)
+    if depthwise:
+        filt = filt.reshape(p["k_h"] * p["k_w"], p["out_c"])
+        sums = filt.sum(axis=0)
+    else:
+        filt = filt.reshape(p["out_c"], -1)
+        sums = filt.sum(axis=1)
+    bias = p["bias"].astype(np.int64) if p["bias"] is not None else np.zeros(p["out_c"], np.int64)
+    folded = _wrap32(bias + p["input_offset"] * sums)
+    arrays = [
+        _c_array("int8_t", f"{name}_filter", filt),
+        _c_array("int32_t", f"{name}_bias", folded),
+        _c_array("int32_t", f"{name}_multiplier", p["multipliers"]),
+        _c_array("int8_t", f"{name}_shift", p["shifts"]),
+    ]
+    fields = {
+        k: p[k]
+        for k in (
+            "in_h",
+            "in_w",
+            "in_c",
+            "out_h",
+            "out_w",
+            "out_c",
+            "k_h",
+            "k_w",
+            "stride_h",
+            "stride_w",
+            "dil_h",
+            "dil_w",
+            "pad_h",
+            "pad_w",
+            "depth_multiplier",
+        )
+    }
+    fields.update(
+        pad_value=-p["input_offset"],
+        act_min=p["act_min"],
+        act_max=p["act_max"],
+        output_offset=p["output_offset"],
+        filter=f"{name}_filter",
+        bias=f"{name}_bias",
+        multiplier=f"{name}_multiplier",
+        shift=f"{name}_shift",
+    )
+    layer.declarations += [a for a, _ in arrays] + [_struct("kws_conv_params_t", name, fields)]
+    layer.const_bytes += sum(n for _, n in arrays)
+    per_output = p["k_h"] * p["k_w"] * (1 if depthwise else p["in_c"])
+    layer.macs = p["out_h"] * p["out_w"] * p["out_c"] * per_output
+
+
+def _fc_layer(layer: LayerCode, p: OpParams) -> None:
+    name = f"op{layer.index}"
+    if p["filter_offset"] != 0:
+        raise KwsgenError(
+            f"FULLY_CONNECTED operator {layer.index} has weights with zero point {-p['filter_offset']}; "
+            "TFLite's int8 scheme (and kwsgen) needs symmetric weights"
+        )
+    filt = p["filter"].astype(np.int64)
+    bias = p["bias"].astype(np.int64) if p["bias"] is not None else np.zeros(p["units"], np.int64)
+    folded = _wrap32(bias + p["input_offset"] * filt.sum(axis=1))
+    arrays = [
+        _c_array("int8_t", f"{name}_filter", filt),
+        _c_array("int32_t", f"{name}_bias", folded),
+        _c_array("int32_t", f"{name}_multiplier", p["multipliers"]),
+        _c_array("int8_t", f"{name}_shift", p["shifts"]),
+    ]
+    fields = {k: p[k] for k in ("batches", "depth", "units", "act_min", "act_max", "output_offset")}
+    fields.update(filter=f"{name}_filter", bias=f"{name}_bias", multiplier=f"{name}_multiplier", shift=f"{name}_shift")
+    layer.declarations += [a for a, _ in arrays] + [_struct("kws_fc_params_t", name, fields)]
+    layer.const_bytes += sum(n for _, n in arrays)
+    layer.macs = p["batches"] * p["units"] * p["depth"]
+
+
+def _simple_layer(layer: LayerCode, p: OpParams, ctype: str) -> None:
+    fields = dict(p.values)
+    layer.declarations.append(_struct(ctype, f"op{layer.index}", fields))
+
+
+def _comment(graph: Graph, op: Operator) -> str:
+    ins = [_shape(graph, i) for i in op.inputs if i >= 0 and not graph.tensor(i).is_constant]
+    text = f"{op.op} {' + '.join(ins)} -> {_shape(graph, op.outputs[0])}"
+    o = op.options
+    if "FilterHeight" in o:
+        text += f", window {o['FilterHeight']}x{o['FilterWidth']}"
+    elif op.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        shape = graph.tensor(op.inputs[1]).shape
+        text += f", kernel {shape[1]}x{shape[2]}"
+    if "StrideH" in o:
+        text += f", stride {o['StrideH']}x{o['StrideW']}, {PADDING.get(o.get('Padding', 1), '?')}"
+    if o.get("DilationHFactor", 1) > 1 or o.get("DilationWFactor", 1) > 1:
+        text += f", dilation {o['DilationHFactor']}x{o['DilationWFactor']}"
+    act = ACTIVATIONS.get(o.get("FusedActivationFunction", 0), "NONE")
+    if act != "NONE":
+        text += f", {act}"
+    return text
+
+
+def _layers(graph: Graph) -> tuple[list[LayerCode], list[OpParams], MemoryPlan]:
+    params = [op_params(graph, op) for op in graph.operators]
+    plan = plan_memory(graph, {op.index: scratch_bytes(p) for op, p in zip(graph.operators, params, strict=True)})
+    layers = []
+    for op, p in zip(graph.operators, params, strict=True):
+        layer = LayerCode(op.index, op.op, _comment(graph, op))
+        out = op.outputs[0]
+        layer.output_offset, layer.output_size = plan.tensor_offset[out], graph.tensor(out).size
+        ins = [
+            f"arena.bytes + {plan.tensor_offset[i]}" for i in op.inputs if i >= 0 and not graph.tensor(i).is_constant
+        ]
+        dst = f"arena.bytes + {layer.output_offset}"
+        name = f"op{op.index}"
+        if p.kind in ("conv", "depthwise"):
+            _conv_layer(layer, p, p.kind == "depthwise")
+            fn = "kws_conv_s8" if p.kind == "conv" else "kws_depthwise_conv_s8"
+            scratch = f"arena.bytes + {plan.scratch_offset[op.index]}"
+            layer.call = f"{fn}(&{name}, {ins[0]}, {dst}, {scratch});"
+        elif p.kind == "fully_connected":
+            _fc_layer(layer, p)
+            layer.call = f"kws_fully_connected_s8(&{name}, {ins[0]}, {dst});"
+        elif p.kind in ("avg_pool", "max_pool"):
+            _simple_layer(layer, p, "kws_pool_params_t")
+            layer.call = f"kws_{p.kind}_s8(&{name}, {ins[0]}, {dst});"
+            layer.macs = p["out_h"] * p["out_w"] * p["channels"] * p["k_h"] * p["k_w"]
+        elif p.kind == "mean":
+            _simple_layer(layer, p, "kws_mean_params_t")
+            layer.call = f"kws_mean_s8(&{name}, {ins[0]}, {dst});"
+            layer.macs = p["spatial"] * p["channels"]
+        elif p.kind == "softmax":
+            _simple_layer(layer, p, "kws_softmax_params_t")
+            layer.call = f"kws_softmax_s8(&{name}, {ins[0]}, {dst});"
+        elif p.kind == "add":
+            _simple_layer(layer, p, "kws_add_params_t")
+            layer.call = f"kws_add_s8(&{name}, {ins[0]}, {ins[1]}, {dst});"
+        # RESHAPE: the output shares the input's bytes, so there is nothing to run.
+        layers.append(layer)
+    return layers, params, plan
+
+
+def _float_literal(x: float) -> str:
+    return f"{float(np.float32(x))!r}f"
+
+
+def generate_c(graph: Graph, prefix: str = "kws_model", source_name: str | None = None) -> GeneratedModel:
+    """The C for `graph`; raises KwsgenError for anything the kernels cannot run."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    _check_prefix(prefix)
+    layers, _, plan = _layers(graph)
+    inp, out = graph.tensor(graph.inputs[0]), graph.tensor(graph.outputs[0])
+    env = Environment(
+        loader=FileSystemLoader(str(resource_dir("firmware_templates") / "model")),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    context = {
+        "prefix": prefix,
+        "PREFIX": prefix.upper(),
+        "version": __version__,
+        "source": source_name or graph.name,
+        "layers": layers,
+        "plan": plan,
+        "arena_size": max(plan.arena_size, 8),
+        "input_offset": plan.tensor_offset[graph.inputs[0]],
+        "output_offset": plan.tensor_offset[graph.outputs[0]],
+        "input_size": inp.size,
+        "output_size": out.size,
+        "input_shape": list(inp.shape),
+        "output_shape": list(out.shape),
+        "input_scale": _float_literal(inp.scale),
+        "input_zero_point": inp.zero_point,
+        "output_scale": _float_literal(out.scale),
+        "output_zero_point": out.zero_point,
+        "macs": sum(la.macs for la in layers),
+        "const_bytes": sum(la.const_bytes for la in layers),
+        "n_ops": len(graph.operators),
+    }
+    header = env.get_template("model.h.j2").render(**context)
+    source = env.get_template("model.c.j2").render(**context)
+    return GeneratedModel(prefix, header, source, plan, layers, inp.size, out.size)
+
+
+def runtime_files() -> list[Path]:
+    """The C files the generated model needs besides itself."""
+    rt = runtime_dir()
+    return [rt / "nn" / f for f in KERNEL_FILES] + [rt / f for f in SHARED_RUNTIME_FILES]
+
+
+def export_c(
+    model_path: str | Path, out_dir: str | Path, prefix: str = "kws_model", force: bool = False
+) -> tuple[GeneratedModel, list[Path]]:
+    """Write the model's C and the kernels it needs into `out_dir`, a self-contained folder.
+
+    Kernel sources that include ``../kws_fixed.h`` find it because the shared
+    headers go into the same folder and the includes are rewritten to be local.
+    """
+    graph = read_tflite(model_path)
+    gen = generate_c(graph, prefix, source_name=Path(model_path).name)
+    out = Path(out_dir)
+    files = {f"{prefix}.h": gen.header.encode(), f"{prefix}.c": gen.source.encode()}
+    for path in runtime_files():
+        text = path.read_text().replace('#include "../kws_fixed.h"', '#include "kws_fixed.h"')
+        text = text.replace('#include "../kws_dsp.h"', '#include "kws_dsp.h"')
+        files[path.name] = text.encode()
+    if out.exists() and not force:
+        clashing = [n for n, data in files.items() if (out / n).exists() and (out / n).read_bytes() != data]
+        if clashing:
+            raise KwsgenError(
+                f"holds different versions of {', '.join(sorted(clashing)[:3])}"
+                f"{' and others' if len(clashing) > 3 else ''}; "
+                "they may be your changes: pass --force to overwrite them",
+                out,
+            )
+    written = []
+    for name, data in files.items():
+        atomic_write_bytes(out / name, data)
+        written.append(out / name)
+    return gen, written

@@ -1,0 +1,1 @@
+"""Training: model templates, pretraining base models, transfer learning, int8 quantisation."""

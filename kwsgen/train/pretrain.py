@@ -1,0 +1,345 @@
+"""kwsgen pretrain: a base model trained on real speech, shipped for transfer learning.
+
+The data are folders in Speech Commands layout (one folder per word,
+``_unknown_``, ``_silence_``, ``_background_noise_``) plus optional folders of
+extra words (every clip is an "unknown" word) and of noise. Twelve classes by
+default: ten command words, "unknown" and "silence".
+
+Speakers, never clips, are split: a hash of each speaker id puts it in the
+pretraining pool or the held-out pool (``held_out_percent``). Pretraining
+picks its early-stopping speakers from its own pool; the held-out speakers are
+used once, at the end, for the accuracy in the model card, and transfer
+learning benchmarks draw their users from them too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import KwsgenError
+from ..frontend import FrontendConfig, MinMax, mfcc_batch
+from ..fsutil import atomic_write_text
+from ..project.features import progress_bar
+from .augment import AudioAugment, augment_clip, augment_features, speed_variants, to_int16
+from .basemodel import BaseModel, save_base
+from .templates import build_base, count_macs, get_template
+from .tfutil import seed_everything, tf
+
+COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+UNKNOWN_CLASS, SILENCE_CLASS = "unknown", "silence"
+_SPEAKER = re.compile(r"^(?:[a-z]+_)?([0-9a-f]{8})_nohash_\d+$")
+SAMPLES = 16000
+
+
+@dataclass
+class PretrainConfig:
+    template: str = "kws25k"
+    words: tuple[str, ...] = COMMAND_WORDS
+    epochs: int = 100
+    batch_size: int = 64
+    learning_rate: float = 0.002
+    per_class: int = 400  # training inputs per class and epoch, drawn with replacement
+    held_out_percent: int = 30
+    validate_percent: int = 10  # of the pretraining speakers, for choosing the best epoch
+    label_smoothing: float = 0.1
+    seed: int = 1
+    feature_rates: dict[str, float] = field(
+        default_factory=lambda: {"time_mask": 0.3, "coefficient_mask": 0.3, "bias_noise": 0.2}
+    )
+
+
+@dataclass
+class Clip:
+    audio: np.ndarray  # int16
+    label: int
+    speaker: str
+    source: str
+
+
+def speaker_of(path: Path) -> str:
+    m = _SPEAKER.match(path.stem)
+    return m.group(1) if m else f"{path.parent.name}/{path.stem}"
+
+
+def speaker_bucket(speaker: str) -> int:
+    """0..99, stable for a speaker across runs, machines and kwsgen versions."""
+    return int(hashlib.sha1(f"kwsgen-speaker:{speaker}".encode()).hexdigest(), 16) % 100
+
+
+def _read(path: Path) -> np.ndarray:
+    try:
+        data, rate = sf.read(str(path), dtype="int16")
+    except Exception as exc:
+        raise KwsgenError(f"cannot read: {exc}", path) from None
+    if rate != SAMPLES or data.ndim != 1:
+        raise KwsgenError(f"pretraining needs 16 kHz mono clips, found {rate} Hz with shape {data.shape}", path)
+    return data
+
+
+def collect(
+    data_dirs: list[Path], extra_word_dirs: list[Path], noise_dirs: list[Path], words: tuple[str, ...]
+) -> tuple[list[Clip], list[np.ndarray], list[str]]:
+    classes = [*words, UNKNOWN_CLASS, SILENCE_CLASS]
+    unknown, silence = classes.index(UNKNOWN_CLASS), classes.index(SILENCE_CLASS)
+    clips: list[Clip] = []
+    noises: list[np.ndarray] = []
+    for root in data_dirs:
+        if not root.is_dir():
+            raise KwsgenError("is not a folder", root)
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            files = sorted(folder.glob("*.wav")) + sorted(folder.glob("*.flac"))
+            if folder.name == "_background_noise_":
+                noises += [_read(f).astype(np.float32) / 32768.0 for f in files]
+                continue
+            label = (
+                classes.index(folder.name)
+                if folder.name in words
+                else silence
+                if folder.name == "_silence_"
+                else unknown
+            )
+            clips += [Clip(_read(f), label, speaker_of(f), root.name) for f in files]
+    for root in extra_word_dirs:
+        files = sorted(root.rglob("*.wav")) + sorted(root.rglob("*.flac"))
+        clips += [
+            Clip(_read(f), unknown, f"extra:{f.parent.name}/{f.stem}", root.name) for f in files if f.parent != root
+        ]
+    for root in noise_dirs:
+        noises += [
+            _read(f).astype(np.float32) / 32768.0 for f in sorted(root.glob("*.wav")) + sorted(root.glob("*.flac"))
+        ]
+    if not clips:
+        raise KwsgenError("found no clips: give folders in Speech Commands layout with --data")
+    missing = [w for i, w in enumerate(words) if not any(c.label == i for c in clips)]
+    if missing:
+        raise KwsgenError(f"no clips for the word(s) {', '.join(missing)} in the --data folders")
+    return clips, noises, classes
+
+
+def split(clips: list[Clip], cfg: PretrainConfig) -> tuple[list[Clip], list[Clip], list[Clip]]:
+    """(train, validate, held out): held-out speakers are never seen by pretraining."""
+    train, validate, held = [], [], []
+    for c in clips:
+        bucket = speaker_bucket(c.speaker)
+        if c.source != "extra" and not c.speaker.startswith("extra:") and bucket >= 100 - cfg.held_out_percent:
+            held.append(c)
+        elif bucket < cfg.validate_percent:
+            validate.append(c)
+        else:
+            train.append(c)
+    return train, validate, held
+
+
+def fixed_length(audio: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """One second: a random (or the middle) second of longer clips, zero-padded shorter ones."""
+    if len(audio) >= SAMPLES:
+        start = int(rng.integers(0, len(audio) - SAMPLES + 1)) if rng is not None else (len(audio) - SAMPLES) // 2
+        return audio[start : start + SAMPLES]
+    out = np.zeros(SAMPLES, dtype=np.int16)
+    out[(SAMPLES - len(audio)) // 2 :][: len(audio)] = audio
+    return out
+
+
+def features_of(audio: list[np.ndarray], config: FrontendConfig, minmax: MinMax) -> np.ndarray:
+    feats = mfcc_batch([fixed_length(a) for a in audio], config)
+    return np.stack([minmax.scale(f[: config.cascade_len]) for f in feats])
+
+
+def to_model_input(x: np.ndarray) -> np.ndarray:
+    """int8 features -> the float model input: exactly what the int8 model's input quantisation undoes."""
+    return (x.astype(np.float32) / 128.0)[..., np.newaxis]
+
+
+class Epochs:
+    """Class-balanced, freshly augmented training inputs for every epoch."""
+
+    def __init__(
+        self,
+        clips: list[Clip],
+        noises: list[np.ndarray],
+        n_classes: int,
+        silence: int,
+        config: FrontendConfig,
+        minmax: MinMax,
+        cfg: PretrainConfig,
+    ):
+        self.by_class = [[c for c in clips if c.label == k] for k in range(n_classes)]
+        self.aug = AudioAugment()
+        self.variants = {id(c): speed_variants(c.audio, self.aug.speeds) for c in clips if len(c.audio) <= SAMPLES}
+        self.noises, self.silence, self.config, self.minmax, self.cfg = noises, silence, config, minmax, cfg
+
+    def make(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        audio, labels = [], []
+        for label, pool in enumerate(self.by_class):
+            for _ in range(self.cfg.per_class):
+                if label == self.silence and self.noises and (not pool or rng.random() < 0.5):
+                    gain = 10 ** rng.uniform(-4, -0.5)
+                    bed = self.noises[int(rng.integers(len(self.noises)))]
+                    start = int(rng.integers(0, max(1, len(bed) - SAMPLES)))
+                    audio.append(to_int16(np.resize(bed[start:], SAMPLES) * gain))
+                else:
+                    clip = pool[int(rng.integers(len(pool)))]
+                    variants = self.variants.get(id(clip)) or [fixed_length(clip.audio, rng).astype(np.float32) / 32768]
+                    audio.append(to_int16(augment_clip(variants, self.noises, SAMPLES, self.aug, rng)))
+                labels.append(label)
+        x = features_of(audio, self.config, self.minmax)
+        y = np.array(labels)
+        x, y = augment_features(x, y, self.cfg.feature_rates, rng)
+        order = rng.permutation(len(x))
+        return x[order], y[order]
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) == 0:
+        return float("nan")
+    return float(np.mean(np.argmax(model.predict(to_model_input(x), verbose=0, batch_size=256), axis=1) == y))
+
+
+def pretrain(
+    data_dirs: list[Path],
+    out: Path,
+    cfg: PretrainConfig,
+    extra_word_dirs: list[Path] | None = None,
+    noise_dirs: list[Path] | None = None,
+    frontend: FrontendConfig | None = None,
+    progress: bool = True,
+    log=print,
+) -> dict:
+    """Train, evaluate on held-out speakers, and write the base model and its model card to `out`."""
+    frontend = frontend or FrontendConfig()
+    template = get_template(cfg.template)
+    seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    clips, noises, classes = collect(data_dirs, extra_word_dirs or [], noise_dirs or [], cfg.words)
+    train, validate, held = split(clips, cfg)
+    log(
+        f"{len(clips)} clips, {len({c.speaker for c in clips if not c.speaker.startswith('extra:')})} speakers: "
+        f"{len(train)} train, {len(validate)} validate, {len(held)} held out"
+    )
+    minmax = MinMax.fit(np.concatenate(mfcc_batch([fixed_length(c.audio) for c in train], frontend)))
+    x_val, y_val = features_of([c.audio for c in validate], frontend, minmax), np.array([c.label for c in validate])
+    x_held, y_held = features_of([c.audio for c in held], frontend, minmax), np.array([c.label for c in held])
+    epochs = Epochs(train, noises, len(classes), classes.index(SILENCE_CLASS), frontend, minmax, cfg)
+
+    tfm = tf()
+    model = build_base(template, (frontend.cascade_len, frontend.n_coeffs), len(classes))
+    steps = cfg.epochs * (cfg.per_class * len(classes) * 2 // cfg.batch_size)
+    schedule = tfm.keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.02)
+    model.compile(
+        optimizer=tfm.keras.optimizers.Adam(schedule),
+        loss=tfm.keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+        metrics=["accuracy"],
+    )
+    best, best_weights, history = -1.0, None, []
+    started = time.time()
+    with progress_bar(progress) as bar:
+        task = bar.add_task(f"pretraining {template.name}", total=cfg.epochs)
+        for epoch in range(cfg.epochs):
+            x, y = epochs.make(rng)
+            fit = model.fit(
+                to_model_input(x),
+                tfm.keras.utils.to_categorical(y, len(classes)),
+                batch_size=cfg.batch_size,
+                epochs=1,
+                verbose=0,
+                shuffle=False,
+            )
+            val = accuracy(model, x_val, y_val)
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_accuracy": round(float(fit.history["accuracy"][0]), 4),
+                    "validate_accuracy": round(val, 4),
+                }
+            )
+            if val > best:
+                best, best_weights = val, model.get_weights()
+            bar.update(task, advance=1, description=f"pretraining {template.name}: validate {val:.3f}")
+            if (epoch + 1) % 10 == 0 or epoch + 1 == cfg.epochs:
+                log(
+                    f"epoch {epoch + 1}/{cfg.epochs}: train {history[-1]['train_accuracy']:.3f}, "
+                    f"validate {val:.3f} (best {best:.3f}), {time.time() - started:.0f} s"
+                )
+    model.set_weights(best_weights)
+    held_float = accuracy(model, x_held, y_held)
+    base = BaseModel(
+        template=template.name,
+        classes=classes,
+        frontend=frontend,
+        minmax=minmax,
+        weights={w.name: w.get_weights() for w in model.layers if w.get_weights()},
+    )
+    from .quantize import int8_accuracy, to_int8_tflite
+
+    tflite_bytes = to_int8_tflite(model, x_val)
+    held_int8 = int8_accuracy(tflite_bytes, x_held, y_held)
+    card = {
+        "template": template.name,
+        "description": template.description,
+        "classes": classes,
+        "parameters": int(model.count_params()),
+        "macs": count_macs(template, (frontend.cascade_len, frontend.n_coeffs), len(classes)),
+        "int8_tflite_bytes": len(tflite_bytes),
+        "data": sorted(
+            {
+                *(str(d) for d in data_dirs),
+                *(str(d) for d in extra_word_dirs or []),
+                *(str(d) for d in noise_dirs or []),
+            }
+        ),
+        "clips": {"train": len(train), "validate": len(validate), "held_out": len(held)},
+        "speakers": {
+            "train": len({c.speaker for c in train if not c.speaker.startswith("extra:")}),
+            "validate": len({c.speaker for c in validate if not c.speaker.startswith("extra:")}),
+            "held_out": len({c.speaker for c in held}),
+        },
+        "split": f"by speaker: sha1('kwsgen-speaker:' + id) % 100 >= {100 - cfg.held_out_percent} held out, "
+        f"< {cfg.validate_percent} validate, the rest train; extra words and noise are never held out",
+        "epochs": cfg.epochs,
+        "best_epoch": int(np.argmax([h["validate_accuracy"] for h in history]) + 1),
+        "seed": cfg.seed,
+        "config": {k: v for k, v in asdict(cfg).items()},
+        "validate_accuracy": round(best, 4),
+        "held_out_accuracy_float": round(held_float, 4),
+        "held_out_accuracy_int8": round(held_int8, 4),
+        "held_out_per_class_int8": per_class_accuracy(tflite_bytes, x_held, y_held, classes),
+        "training_seconds": round(time.time() - started),
+        "history": history,
+    }
+    save_base(out, base, card)
+    log(f"held-out speakers: {held_float:.3f} float, {held_int8:.3f} int8 ({len(held)} clips)")
+    return card
+
+
+def per_class_accuracy(tflite_bytes: bytes, x: np.ndarray, y: np.ndarray, classes: list[str]) -> dict[str, float]:
+    from .quantize import int8_predict
+
+    pred = int8_predict(tflite_bytes, x).argmax(axis=1)
+    return {name: round(float(np.mean(pred[y == k] == k)), 4) for k, name in enumerate(classes) if np.any(y == k)}
+
+
+def write_card_markdown(path: Path, card: dict) -> None:
+    lines = [
+        f"# Base model {card['template']}",
+        "",
+        f"{card['description']}. {card['parameters']} parameters, {card['macs']:,} multiply-accumulates per "
+        f"inference, {card['int8_tflite_bytes']:,} bytes as int8 TFLite.",
+        "",
+        f"- Classes: {', '.join(card['classes'])}",
+        f"- Data: {', '.join(card['data'])}",
+        f"- Split: {card['split']}",
+        f"- Clips: {card['clips']}; speakers: {card['speakers']}",
+        f"- Epochs: {card['epochs']} (best on validate: {card['best_epoch']}), seed {card['seed']}",
+        f"- Accuracy on held-out speakers: {card['held_out_accuracy_float']:.3f} float, "
+        f"{card['held_out_accuracy_int8']:.3f} int8",
+        f"- Per class (int8): {json.dumps(card['held_out_per_class_int8'])}",
+    ]
+    atomic_write_text(path, "\n".join(lines) + "\n")

@@ -1,0 +1,282 @@
+"""Generated C against TensorFlow Lite Micro: every operator's output, on the host (ASan/UBSan) and the Cortex-M4."""
+
+from __future__ import annotations
+
+import functools
+
+import flatbuffers
+import numpy as np
+import pytest
+
+from kwsgen.codegen.emit import export_c, generate_c
+from kwsgen.codegen.model import read_tflite
+from kwsgen.codegen.verify import compare_traces, run_generated, tflm_run
+from kwsgen.errors import KwsgenError
+
+from . import nn_models
+
+pytestmark = pytest.mark.slow
+
+
+def _mutate(data: bytes, change) -> bytes:
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+    change(model, schema)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _mean_same_quantisation(model, schema):
+    # TFLite Micro has a separate integer path for a MEAN whose output keeps the input's quantisation.
+    sg = model.subgraphs[0]
+    for op in sg.operators:
+        if model.operatorCodes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.MEAN:
+            src, dst = sg.tensors[op.inputs[0]], sg.tensors[op.outputs[0]]
+            dst.quantization.scale = np.array(src.quantization.scale)
+            dst.quantization.zeroPoint = np.array(src.quantization.zeroPoint)
+
+
+@functools.cache
+def model_bytes(name: str) -> bytes:
+    """Converted test models, made once per session (conversion takes seconds)."""
+    from kwsgen.train.quantize import to_int8_tflite
+    from kwsgen.train.templates import build_base, get_template
+    from kwsgen.train.tfutil import tf
+
+    tf().keras.utils.set_random_seed(7)
+    if name in ("kws10k", "kws25k", "kws50k"):
+        model = build_base(get_template(name), (49, 23), 12)
+        nn_models._init(model, seed=len(name))
+        rep = np.random.default_rng(0).integers(-128, 128, (40, 49, 23)).astype(np.int8)
+        return to_int8_tflite(model, rep, samples=40)
+    if name == "mean_same_quantisation":
+        return _mutate(model_bytes("kws10k"), _mean_same_quantisation)
+    builders = {
+        "odd_convolutions": lambda: (nn_models.odd_convolutions(), 1.0),
+        "pools_and_dense": lambda: (nn_models.pools_and_dense(), 1.0),
+        "residual_mean": lambda: (nn_models.residual_mean(), 1.0),
+        "tiny_weights": lambda: (nn_models.extreme(weight_scale=1e-4, bias_scale=50.0), 1.0),
+        "huge_weights": lambda: (nn_models.extreme(seed=5, weight_scale=300.0, bias_scale=1e-3), 1.0),
+        "huge_inputs": lambda: (nn_models.extreme(seed=6, weight_scale=1.0, bias_scale=0.1), 5000.0),
+        "tiny_inputs": lambda: (nn_models.extreme(seed=8, weight_scale=1.0, bias_scale=1e-4), 1e-4),
+    }
+    model, scale = builders[name]()
+    return nn_models.quantize(model, nn_models.representative(model, scale=scale))
+
+
+def probe_inputs(size: int, n_random: int = 3, seed: int = 0) -> np.ndarray:
+    """Random inputs plus the extremes: all -128, all 127, alternating."""
+    rng = np.random.default_rng(seed)
+    extremes = [np.full(size, -128), np.full(size, 127), np.resize([-128, 127], size), np.zeros(size)]
+    return np.concatenate([np.stack(extremes), rng.integers(-128, 128, (n_random, size))]).astype(np.int8)
+
+
+def check_against_tflm(name: str, engine: str, **kwargs) -> None:
+    data = model_bytes(name)
+    graph = read_tflite(data, name)
+    gen = generate_c(graph)
+    inputs = probe_inputs(gen.input_size)
+    expected = tflm_run(data, graph, inputs)
+    got = run_generated(gen, inputs, engine, trace=True, **kwargs)
+    mismatches = compare_traces(graph, expected, got.traces)
+    assert not mismatches, "\n".join(map(str, mismatches[:10]))
+
+
+ALL_MODELS = [
+    "kws10k",
+    "kws25k",
+    "kws50k",
+    "odd_convolutions",
+    "pools_and_dense",
+    "residual_mean",
+    "tiny_weights",
+    "huge_weights",
+    "huge_inputs",
+    "tiny_inputs",
+    "mean_same_quantisation",
+]
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_every_tensor_matches_tflm_on_host_under_sanitizers(name):
+    check_against_tflm(name, "host", sanitize=True)
+
+
+@pytest.mark.parametrize("dsp", [True, False], ids=["dsp", "portable"])
+@pytest.mark.parametrize("name", ["kws25k", "odd_convolutions", "pools_and_dense", "residual_mean", "huge_inputs"])
+def test_every_tensor_matches_tflm_on_cortex_m4(name, dsp):
+    check_against_tflm(name, "qemu", dsp=dsp)
+
+
+def test_models_cover_every_supported_op_and_activation():
+    from kwsgen.codegen.model import ACTIVATIONS, SUPPORTED_OPS
+
+    ops, acts = set(), set()
+    for name in ALL_MODELS:
+        for op in read_tflite(model_bytes(name)).operators:
+            ops.add(op.op)
+            acts.add(ACTIVATIONS[op.options.get("FusedActivationFunction", 0)])
+    assert ops == set(SUPPORTED_OPS)
+    assert acts == {"NONE", "RELU", "RELU6"}
+
+
+def test_odd_shapes_really_are_odd():
+    graph = read_tflite(model_bytes("odd_convolutions"))
+    convs = [op for op in graph.operators if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    kernels = {graph.tensor(op.inputs[1]).shape[1:3] for op in convs}
+    assert any(h != w for h, w in kernels)
+    assert {op.options["Padding"] for op in convs} == {0, 1}
+    assert any(op.options.get("DepthMultiplier", 1) == 2 for op in convs)
+    assert any(op.options.get("DilationHFactor", 1) == 2 for op in convs)
+    assert any(graph.tensor(op.outputs[0]).shape[-1] % 4 for op in convs)
+
+
+def test_memory_plan_never_overlaps_live_buffers():
+    graph = read_tflite(model_bytes("residual_mean"))
+    plan = generate_c(graph).plan
+    for a in plan.buffers:
+        assert a.offset % 8 == 0 and a.end <= plan.arena_size
+        for b in plan.buffers:
+            if a is not b and a.overlaps_in_time(b):
+                assert a.end <= b.offset or b.end <= a.offset, (a, b)
+
+
+def test_generated_code_is_readable_with_one_commented_call_per_layer():
+    gen = generate_c(read_tflite(model_bytes("kws25k")))
+    invoke = gen.source[gen.source.index("_invoke(void)") :]
+    assert invoke.count("kws_conv_s8(") == 5 and invoke.count("kws_depthwise_conv_s8(") == 4
+    assert "/* 0: CONV_2D 1x49x23x1 -> 1x25x12x36, kernel 10x4, stride 2x2, SAME, RELU */" in invoke
+    assert "malloc" not in gen.source and "float" not in gen.source.split("#include")[-1]
+
+
+def test_export_c_builds_on_its_own_and_refuses_to_overwrite_changes(tmp_path):
+    import subprocess
+
+    model = tmp_path / "model.tflite"
+    model.write_bytes(model_bytes("pools_and_dense"))
+    out = tmp_path / "c"
+    gen, _ = export_c(model, out, prefix="my_net")
+    main = out / "main.c"
+    main.write_text(
+        '#include <stdio.h>\n#include "my_net.h"\n'
+        "int main(void) { int i; my_net_init();\n"
+        "  for (i = 0; i < MY_NET_INPUT_SIZE; i++) my_net_input()[i] = (int8_t)(i * 7);\n"
+        "  my_net_invoke();\n"
+        '  for (i = 0; i < MY_NET_OUTPUT_SIZE; i++) printf("%d ", my_net_output()[i]);\n'
+        "  return 0; }\n"
+    )
+    exe = tmp_path / "net"
+    subprocess.run(
+        [
+            "cc",
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O1",
+            f"-I{out}",
+            *map(str, out.glob("*.c")),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+    )
+    printed = np.array(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split(), int)
+    x = (np.arange(gen.input_size) * 7).astype(np.int64).astype(np.int8)
+    graph = read_tflite(model)
+    expected = tflm_run(model.read_bytes(), graph, x[None])[0][graph.operators[-1].index]
+    assert np.array_equal(printed, expected)
+    export_c(model, out, prefix="my_net")  # identical files: fine
+    (out / "my_net.c").write_text("/* my change */\n")
+    with pytest.raises(KwsgenError, match="--force"):
+        export_c(model, out, prefix="my_net")
+    export_c(model, out, prefix="my_net", force=True)
+    assert "my change" not in (out / "my_net.c").read_text()
+
+
+# ---------------------------------------------------------------- bad models
+
+
+def _uint8_input(model, schema):
+    sg = model.subgraphs[0]
+    sg.tensors[sg.inputs[0]].type = schema.TensorType.UINT8
+
+
+def _dynamic_shape(model, schema):
+    sg = model.subgraphs[0]
+    t = sg.tensors[sg.inputs[0]]
+    t.shapeSignature = np.array([1, -1, *t.shape[2:]], np.int32)
+
+
+def _unsupported_op(model, schema):
+    for code in model.operatorCodes:
+        if code.builtinCode == schema.BuiltinOperator.SOFTMAX:
+            code.builtinCode = schema.BuiltinOperator.TANH
+            code.deprecatedBuiltinCode = schema.BuiltinOperator.TANH
+
+
+def _tanh_activation(model, schema):
+    for op in model.subgraphs[0].operators:
+        if isinstance(op.builtinOptions, schema.FullyConnectedOptionsT):
+            op.builtinOptions.fusedActivationFunction = schema.ActivationFunctionType.TANH
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_uint8_input, "its input is uint8; kwsgen compiles int8 models"),
+        (_dynamic_shape, "has a dynamic shape"),
+        (_unsupported_op, "uses operator TANH"),
+        (_tanh_activation, "fused activation TANH"),
+    ],
+)
+def test_unsuitable_models_get_a_clear_error(change, message):
+    bad = _mutate(model_bytes("pools_and_dense"), change)
+    with pytest.raises(KwsgenError, match=message) as err:
+        generate_c(read_tflite(bad, "bad.tflite"))
+    assert str(err.value).startswith("bad.tflite")
+
+
+def test_float_model_is_refused_with_a_hint(tmp_path):
+    from kwsgen.train.tfutil import tf
+
+    model = nn_models.pools_and_dense()
+    converter = tf().lite.TFLiteConverter.from_keras_model(model)
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        data = converter.convert()
+    with pytest.raises(KwsgenError, match="float32.*quantise it to full int8"):
+        read_tflite(data, "float.tflite")
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.9, 0.999])
+def test_truncated_flatbuffers_are_refused(cut, tmp_path):
+    data = model_bytes("pools_and_dense")
+    path = tmp_path / "cut.tflite"
+    path.write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(KwsgenError, match=r"cut\.tflite: .*(truncated|corrupted)"):
+        read_tflite(path)
+
+
+def test_corrupted_and_foreign_files_are_refused(tmp_path):
+    rng = np.random.default_rng(3)
+    data = bytearray(model_bytes("pools_and_dense"))
+    for seed in range(20):
+        bad = bytearray(data)
+        idx = np.random.default_rng(seed).integers(8, len(bad), 40)
+        for i in idx:
+            bad[i] = int(rng.integers(256))
+        try:
+            generate_c(read_tflite(bytes(bad), "bad.tflite"))
+        except KwsgenError as err:
+            assert str(err).startswith("bad.tflite")
+    (tmp_path / "x.tflite").write_bytes(b"RIFF....WAVEfmt ")
+    with pytest.raises(KwsgenError, match="not a TFLite flatbuffer"):
+        read_tflite(tmp_path / "x.tflite")
+    with pytest.raises(KwsgenError, match="model file not found"):
+        read_tflite(tmp_path / "missing.tflite")
