@@ -27,6 +27,7 @@ KERNEL_FILES = (
     "kws_nn_math.h",
     "kws_nn_requant.h",
     "kws_nn_dot.h",
+    "kws_nn_dsp.h",
     "kws_nn_conv.c",
     "kws_nn_depthwise_conv.c",
     "kws_nn_fully_connected.c",
@@ -87,7 +88,7 @@ def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 16) -> t
         vals = ["(-2147483647 - 1)" if v == "-2147483648" else v for v in vals]
     lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
     body = ",\n    ".join(lines)
-    itemsize = {"int8_t": 1, "int32_t": 4}[ctype]
+    itemsize = {"int8_t": 1, "int16_t": 2, "int32_t": 4}[ctype]
     return f"static const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};", len(vals) * itemsize
 
 
@@ -107,12 +108,69 @@ def _shape(graph: Graph, idx: int) -> str:
 
 def scratch_bytes(p: OpParams) -> int:
     """Scratch a kernel needs, for both the portable and the DSP path (see kws_nn.h)."""
+
+    def a8(n: int) -> int:
+        return (n + 7) // 8 * 8
+
     if p.kind == "conv":
-        depth = p["k_h"] * p["k_w"] * p["in_c"]
-        return 4 * (depth + 2)  # two int16 im2col columns, padded to whole words
+        depth4 = (p["k_h"] * p["k_w"] * p["in_c"] + 3) // 4 * 4
+        return a8(depth4) + 4 * depth4  # an int8 column, then two int16 columns
     if p.kind == "depthwise":
-        return (p["in_c"] + 3) // 4 * 4  # a row of padding values
+        return a8(p["in_c"]) + 12 * p["k_h"] * p["k_w"]  # a padding row, (64-bit) tap pointers, int32 offsets
     return 0
+
+
+REQUANT_EXACT, REQUANT_FAST, REQUANT_FAST_INT8 = 0, 1, 2
+
+
+def requant_mode(p: OpParams, acc_bound: int) -> int:
+    """The kernels' requantisation mode (kws_nn_requant.h): a fast form where it is provably exact.
+
+    acc_bound is the largest magnitude any channel's accumulator can reach.
+    """
+    shifts, mults = p["shifts"], p["multipliers"]
+    if not (np.all(shifts <= 0) and np.all(shifts >= -20) and np.all(mults >= 0) and acc_bound < 1 << 29):
+        return REQUANT_EXACT
+    return REQUANT_FAST_INT8 if (p["act_min"], p["act_max"]) == (-128, 127) else REQUANT_FAST
+
+
+def accumulator_bound(folded_bias: np.ndarray, weights: np.ndarray, axis: int) -> int:
+    """Largest |bias + sum(w * x)| over int8 inputs x (|x| <= 128)."""
+    return int(np.max(np.abs(folded_bias) + 128 * np.abs(weights).sum(axis=axis)))
+
+
+def shift_array(p: OpParams, mode: int) -> np.ndarray:
+    """TFLite's signed shifts for the exact mode; right + 1 for the fast ones."""
+    return p["shifts"] if mode == REQUANT_EXACT else 1 - p["shifts"]
+
+
+def rounding_array(p: OpParams, mode: int) -> np.ndarray:
+    """kws_requant_fast's per-channel constant 2^right + offset * 2^(right + 1); zeros for the exact mode."""
+    if mode == REQUANT_EXACT:
+        return np.zeros(len(p["shifts"]), np.int64)
+    right = -p["shifts"].astype(np.int64)
+    return (1 << right) + p["output_offset"] * (1 << (right + 1))
+
+
+def pack_conv_filter(filt: np.ndarray) -> np.ndarray:
+    """[out_c, depth] -> the pair-packed layout of kws_nn.h: 4 weights of channel 2p, then 4 of 2p + 1."""
+    out_c, depth = filt.shape
+    depth4, pairs = (depth + 3) // 4 * 4, (out_c + 1) // 2
+    full = np.zeros((pairs * 2, depth4), np.int64)
+    full[:out_c, :depth] = filt
+    # [pair, channel in pair, group, 4] -> [pair, group, channel in pair, 4]
+    return full.reshape(pairs, 2, depth4 // 4, 4).transpose(0, 2, 1, 3).ravel()
+
+
+def pack_depthwise_filter(filt: np.ndarray) -> np.ndarray:
+    """[taps, out_c] -> the int16 layout of kws_nn.h: per group of four channels, per pair of taps,
+    per channel, both taps' weights."""
+    taps, out_c = filt.shape
+    c4, pairs = (out_c + 3) // 4 * 4, (taps + 1) // 2
+    full = np.zeros((pairs * 2, c4), np.int64)
+    full[:taps, :out_c] = filt
+    # [pair, tap in pair, group, channel in group] -> [group, pair, channel in group, tap in pair]
+    return full.reshape(pairs, 2, c4 // 4, 4).transpose(2, 0, 3, 1).ravel()
 
 
 def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
@@ -126,11 +184,17 @@ def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
         sums = filt.sum(axis=1)
     bias = p["bias"].astype(np.int64) if p["bias"] is not None else np.zeros(p["out_c"], np.int64)
     folded = _wrap32(bias + p["input_offset"] * sums)
+    mode = requant_mode(p, accumulator_bound(folded, filt, axis=0 if depthwise else 1))
+    packed = pack_depthwise_filter(filt) if depthwise else pack_conv_filter(filt)
+    mults, shifts, rounding = p["multipliers"], shift_array(p, mode), rounding_array(p, mode)
+    if not depthwise and len(folded) % 2:  # the pair-packed kernel reads one channel past an odd count
+        folded, mults, shifts, rounding = (np.append(a, a[-1]) for a in (folded, mults, shifts, rounding))
     arrays = [
-        _c_array("int8_t", f"{name}_filter", filt),
+        _c_array("int16_t" if depthwise else "int8_t", f"{name}_filter", packed),
         _c_array("int32_t", f"{name}_bias", folded),
-        _c_array("int32_t", f"{name}_multiplier", p["multipliers"]),
-        _c_array("int8_t", f"{name}_shift", p["shifts"]),
+        _c_array("int32_t", f"{name}_multiplier", mults),
+        _c_array("int8_t", f"{name}_shift", shifts),
+        _c_array("int32_t", f"{name}_rounding", rounding),
     ]
     fields = {
         k: p[k]
@@ -154,6 +218,7 @@ def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
     }
     fields.update(
         pad_value=-p["input_offset"],
+        requant_mode=mode,
         act_min=p["act_min"],
         act_max=p["act_max"],
         output_offset=p["output_offset"],
@@ -161,6 +226,7 @@ def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
         bias=f"{name}_bias",
         multiplier=f"{name}_multiplier",
         shift=f"{name}_shift",
+        rounding=f"{name}_rounding",
     )
     layer.declarations += [a for a, _ in arrays] + [_struct("kws_conv_params_t", name, fields)]
     layer.const_bytes += sum(n for _, n in arrays)
@@ -178,14 +244,23 @@ def _fc_layer(layer: LayerCode, p: OpParams) -> None:
     filt = p["filter"].astype(np.int64)
     bias = p["bias"].astype(np.int64) if p["bias"] is not None else np.zeros(p["units"], np.int64)
     folded = _wrap32(bias + p["input_offset"] * filt.sum(axis=1))
+    mode = requant_mode(p, accumulator_bound(folded, filt, axis=1))
     arrays = [
         _c_array("int8_t", f"{name}_filter", filt),
         _c_array("int32_t", f"{name}_bias", folded),
         _c_array("int32_t", f"{name}_multiplier", p["multipliers"]),
-        _c_array("int8_t", f"{name}_shift", p["shifts"]),
+        _c_array("int8_t", f"{name}_shift", shift_array(p, mode)),
+        _c_array("int32_t", f"{name}_rounding", rounding_array(p, mode)),
     ]
     fields = {k: p[k] for k in ("batches", "depth", "units", "act_min", "act_max", "output_offset")}
-    fields.update(filter=f"{name}_filter", bias=f"{name}_bias", multiplier=f"{name}_multiplier", shift=f"{name}_shift")
+    fields["requant_mode"] = mode
+    fields.update(
+        filter=f"{name}_filter",
+        bias=f"{name}_bias",
+        multiplier=f"{name}_multiplier",
+        shift=f"{name}_shift",
+        rounding=f"{name}_rounding",
+    )
     layer.declarations += [a for a, _ in arrays] + [_struct("kws_fc_params_t", name, fields)]
     layer.const_bytes += sum(n for _, n in arrays)
     layer.macs = p["batches"] * p["units"] * p["depth"]
@@ -223,15 +298,13 @@ def _layers(graph: Graph) -> tuple[list[LayerCode], list[OpParams], MemoryPlan]:
         layer = LayerCode(op.index, op.op, _comment(graph, op))
         out = op.outputs[0]
         layer.output_offset, layer.output_size = plan.tensor_offset[out], graph.tensor(out).size
-        ins = [
-            f"arena.bytes + {plan.tensor_offset[i]}" for i in op.inputs if i >= 0 and not graph.tensor(i).is_constant
-        ]
-        dst = f"arena.bytes + {layer.output_offset}"
+        ins = [f"ARENA + {plan.tensor_offset[i]}" for i in op.inputs if i >= 0 and not graph.tensor(i).is_constant]
+        dst = f"ARENA + {layer.output_offset}"
         name = f"op{op.index}"
         if p.kind in ("conv", "depthwise"):
             _conv_layer(layer, p, p.kind == "depthwise")
             fn = "kws_conv_s8" if p.kind == "conv" else "kws_depthwise_conv_s8"
-            scratch = f"arena.bytes + {plan.scratch_offset[op.index]}"
+            scratch = f"ARENA + {plan.scratch_offset[op.index]}"
             layer.call = f"{fn}(&{name}, {ins[0]}, {dst}, {scratch});"
         elif p.kind == "fully_connected":
             _fc_layer(layer, p)

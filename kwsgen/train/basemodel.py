@@ -104,3 +104,22 @@ def find_base(name: str) -> Path:
         shipped = sorted(p.name for p in shipped_base_dir().iterdir() if (p / "base.json").exists())
         raise KwsgenError(f"no base model {name!r}; shipped: {', '.join(shipped) or 'none'} (or give a folder)")
     return folder
+
+
+def base_keras_model(base: BaseModel):
+    """The base model as a Keras model (core plus its pretraining classifier), weights loaded."""
+    from .templates import build_base, get_template
+
+    model = build_base(get_template(base.template), base.input_shape, len(base.classes))
+    for layer in model.layers:
+        if layer.name in base.weights:
+            try:
+                layer.set_weights(base.weights[layer.name])
+            except ValueError as exc:
+                raise KwsgenError(
+                    f"base model {base.template}: layer {layer.name} does not fit its template: {exc}"
+                ) from None
+    missing = [layer.name for layer in model.layers if layer.get_weights() and layer.name not in base.weights]
+    if missing:
+        raise KwsgenError(f"base model {base.template} lacks weights for {', '.join(missing)}")
+    return model

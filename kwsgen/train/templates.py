@@ -30,7 +30,7 @@ class Template:
 
 
 TEMPLATES = {
-    "kws10k": Template("kws10k", 16, 3, description="16 channels, 3 separable blocks: the smallest"),
+    "kws10k": Template("kws10k", 24, 3, description="24 channels, 3 separable blocks: the smallest"),
     "kws25k": Template("kws25k", 36, 4, description="36 channels, 4 separable blocks: the default"),
     "kws50k": Template("kws50k", 60, 4, description="60 channels, 4 separable blocks: the most accurate"),
 }

@@ -16,20 +16,26 @@ typedef struct {
     int16_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
     int16_t depth_multiplier; /* depthwise only */
     int8_t pad_value; /* the input zero point */
+    int8_t requant_mode; /* KWS_REQUANT_EXACT, _FAST or _FAST_INT8 (kws_nn_requant.h); it sets what shift holds */
     int16_t act_min, act_max, output_offset;
-    const int8_t *filter; /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */
+    const void *filter; /* the generator's packed layouts: see below */
     const int32_t *bias; /* [out_c]: bias + input_offset * sum(filter weights) */
     const int32_t *multiplier; /* [out_c] */
     const int8_t *shift; /* [out_c] */
+    const int32_t *rounding; /* [out_c], read by the fast requantisation modes (kws_nn_requant.h) */
+    /* For CONV_2D with an odd out_c, bias, multiplier and shift have one more
+     * (unused) entry, to match the pair-packed filter. */
 } kws_conv_params_t;
 
 typedef struct {
     int16_t batches, depth, units;
+    int8_t requant_mode;
     int16_t act_min, act_max, output_offset;
     const int8_t *filter; /* [units][depth], symmetric (zero point 0) as TFLite requires */
     const int32_t *bias; /* [units]: bias + input_offset * sum(weights) */
     const int32_t *multiplier; /* [units] */
     const int8_t *shift; /* [units] */
+    const int32_t *rounding; /* [units], read by the fast requantisation modes */
 } kws_fc_params_t;
 
 typedef struct {
@@ -60,9 +66,25 @@ typedef struct {
     int16_t act_min, act_max;
 } kws_add_params_t;
 
-/* scratch: 4 * (k_h * k_w * in_c + 2) bytes, word aligned (the im2col columns). */
+/* scratch: 5 * (k_h * k_w * in_c rounded up to 8) bytes, 8-byte aligned (the im2col columns). */
+/* Filter layouts (the generator packs them so the inner loops walk one pointer):
+ *
+ * CONV_2D, int8, "pair-packed". D is k_h * k_w * in_c rounded up to a multiple
+ * of 4. For each pair of output channels (2p, 2p + 1) and each group of four
+ * depth positions (in [k_h][k_w][in_c] order): the four weights of channel 2p,
+ * then the four of channel 2p + 1. Positions beyond the depth, and a missing
+ * last channel of an odd count, hold zeros. Size: ceil(out_c / 2) * 2 * D.
+ *
+ * DEPTHWISE_CONV_2D, int16. For each group of four output channels (the last
+ * one padded with zero weights), each pair of taps (2j, 2j + 1) in [k_h][k_w]
+ * order (an odd count padded with a zero-weight tap), and each channel c of
+ * the group: w[2j][c], w[2j + 1][c]. Weight (tap t, channel c) is at
+ * ((c / 4) * P + t / 2) * 8 + (c % 4) * 2 + t % 2, P = ceil(k_h * k_w / 2).
+ *
+ * FULLY_CONNECTED, int8, TFLite's own [units][depth]. */
+
 void kws_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
-/* scratch: in_c bytes rounded up to a multiple of 4, word aligned (a row of padding). */
+/* scratch: in_c rounded up to 8, plus 12 bytes per tap, 8-byte aligned (padding row, tap tables). */
 void kws_depthwise_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
 void kws_fully_connected_s8(const kws_fc_params_t *p, const int8_t *input, int8_t *output);
 void kws_avg_pool_s8(const kws_pool_params_t *p, const int8_t *input, int8_t *output);
