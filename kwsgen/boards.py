@@ -22,12 +22,15 @@ class Board:
     clock_mhz: int
     flash_kb: int
     ram_kb: int
+    reserved_flash_kb: int
+    reserved_ram_kb: int
     microphone: str
     project: str
     arch: str
     cpu_flags: tuple[str, ...]
     usb_ids: tuple[str, ...]
     platformio: dict[str, str] = field(default_factory=dict)
+    code_in_ram: bool = False
 
     @property
     def flash_bytes(self) -> int:
@@ -37,17 +40,38 @@ class Board:
     def ram_bytes(self) -> int:
         return self.ram_kb * 1024
 
+    def check_fits(self, what: str, flash: int, ram: int, detail: str = "") -> None:
+        """Refuse `what` (flash and RAM in bytes) if it leaves the board's framework too little room."""
+        if self.code_in_ram:
+            ram += flash
+        limits = (
+            ("flash", flash, self.flash_kb, self.reserved_flash_kb),
+            ("RAM", ram, self.ram_kb, self.reserved_ram_kb),
+        )
+        for kind, need, total_kb, reserved_kb in limits:
+            if total_kb == 0:
+                continue
+            available = (total_kb - reserved_kb) * 1024
+            if need > available:
+                also = " (code runs from RAM on this board)" if kind == "RAM" and self.code_in_ram else ""
+                raise KwsgenError(
+                    f"{what} needs {need:,} bytes of {kind}{also}{detail}, but {self.title} has {total_kb} KB with "
+                    f"{reserved_kb} KB kept for its framework: {available:,} bytes available; choose a smaller model "
+                    "template or a larger board"
+                )
+
 
 def _parse(path: Path) -> Board:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise KwsgenError(f"board definition is not valid TOML: {exc}", path) from None
-    required = {f: t for f, t in Board.__annotations__.items() if f != "platformio"}
+    optional = {"platformio", "code_in_ram"}
+    required = {f: t for f, t in Board.__annotations__.items() if f not in optional}
     missing = sorted(set(required) - set(data))
     if missing:
         raise KwsgenError(f"board definition lacks {', '.join(missing)}", path)
-    unknown = sorted(set(data) - set(required) - {"platformio"})
+    unknown = sorted(set(data) - set(required) - optional)
     if unknown:
         raise KwsgenError(f"board definition has unknown keys {', '.join(unknown)}", path)
     if data["project"] not in PROJECT_TYPES or data["arch"] not in ARCHES:
@@ -59,6 +83,7 @@ def _parse(path: Path) -> Board:
         cpu_flags=tuple(data["cpu_flags"]),
         usb_ids=tuple(data["usb_ids"]),
         platformio=dict(data.get("platformio", {})),
+        code_in_ram=bool(data.get("code_in_ram", False)),
     )
 
 

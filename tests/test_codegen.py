@@ -38,6 +38,14 @@ def _mean_same_quantisation(model, schema):
             dst.quantization.zeroPoint = np.array(src.quantization.zeroPoint)
 
 
+def _relu6_everywhere(model, schema):
+    # With wide output ranges, RELU6 clamps inside int8: the kernels' clamped requantisation mode.
+    for op in model.subgraphs[0].operators:
+        options = op.builtinOptions
+        if hasattr(options, "fusedActivationFunction"):
+            options.fusedActivationFunction = schema.ActivationFunctionType.RELU6
+
+
 @functools.cache
 def model_bytes(name: str) -> bytes:
     """Converted test models, made once per session (conversion takes seconds)."""
@@ -51,8 +59,16 @@ def model_bytes(name: str) -> bytes:
         nn_models._init(model, seed=len(name))
         rep = np.random.default_rng(0).integers(-128, 128, (40, 49, 23)).astype(np.int8)
         return to_int8_tflite(model, rep, samples=40)
+    if name.startswith("trained_"):
+        from kwsgen.train.basemodel import base_keras_model, load_base, shipped_base_dir
+
+        base = load_base(shipped_base_dir() / name.removeprefix("trained_"))
+        rep = np.random.default_rng(1).integers(-128, 128, (40, *base.input_shape)).astype(np.int8)
+        return to_int8_tflite(base_keras_model(base), rep, samples=40)
     if name == "mean_same_quantisation":
         return _mutate(model_bytes("kws10k"), _mean_same_quantisation)
+    if name == "relu6_wide_ranges":
+        return _mutate(model_bytes("huge_inputs"), _relu6_everywhere)
     builders = {
         "odd_convolutions": lambda: (nn_models.odd_convolutions(), 1.0),
         "pools_and_dense": lambda: (nn_models.pools_and_dense(), 1.0),
@@ -96,6 +112,7 @@ ALL_MODELS = [
     "huge_inputs",
     "tiny_inputs",
     "mean_same_quantisation",
+    "relu6_wide_ranges",
 ]
 
 
@@ -104,8 +121,22 @@ def test_every_tensor_matches_tflm_on_host_under_sanitizers(name):
     check_against_tflm(name, "host", sanitize=True)
 
 
+def shipped_bases() -> list[str]:
+    from kwsgen.train.basemodel import shipped_base_dir
+
+    return sorted(p.name for p in shipped_base_dir().iterdir() if (p / "base.json").exists())
+
+
+@pytest.mark.parametrize("template", shipped_bases())
+def test_trained_base_models_match_tflm_on_host_and_cortex_m4(template):
+    check_against_tflm(f"trained_{template}", "host", sanitize=True)
+    check_against_tflm(f"trained_{template}", "qemu", dsp=True)
+
+
 @pytest.mark.parametrize("dsp", [True, False], ids=["dsp", "portable"])
-@pytest.mark.parametrize("name", ["kws25k", "odd_convolutions", "pools_and_dense", "residual_mean", "huge_inputs"])
+@pytest.mark.parametrize(
+    "name", ["kws25k", "odd_convolutions", "pools_and_dense", "residual_mean", "huge_weights", "relu6_wide_ranges"]
+)
 def test_every_tensor_matches_tflm_on_cortex_m4(name, dsp):
     check_against_tflm(name, "qemu", dsp=dsp)
 
@@ -120,6 +151,19 @@ def test_models_cover_every_supported_op_and_activation():
             acts.add(ACTIVATIONS[op.options.get("FusedActivationFunction", 0)])
     assert ops == set(SUPPORTED_OPS)
     assert acts == {"NONE", "RELU", "RELU6"}
+
+
+def test_models_cover_every_requantisation_mode_of_every_accumulating_kernel():
+    import re
+
+    seen = set()
+    for name in ALL_MODELS:
+        for layer in generate_c(read_tflite(model_bytes(name))).layers:
+            mode = re.search(r"requant_mode = (\d)", "\n".join(layer.declarations))
+            if mode:
+                seen.add((layer.op, int(mode.group(1))))
+    ops = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+    assert seen == {(op, mode) for op in ops for mode in (0, 1, 2)}
 
 
 def test_odd_shapes_really_are_odd():
@@ -195,6 +239,21 @@ def test_export_c_builds_on_its_own_and_refuses_to_overwrite_changes(tmp_path):
         export_c(model, out, prefix="my_net")
     export_c(model, out, prefix="my_net", force=True)
     assert "my change" not in (out / "my_net.c").read_text()
+
+
+def test_export_c_refuses_a_model_too_large_for_the_board_and_writes_nothing(tmp_path):
+    import dataclasses
+
+    from kwsgen.boards import get_board
+
+    model = tmp_path / "model.tflite"
+    model.write_bytes(model_bytes("kws25k"))
+    small = dataclasses.replace(get_board("nano33"), flash_kb=64, reserved_flash_kb=0, ram_kb=80, reserved_ram_kb=64)
+    with pytest.raises(KwsgenError, match=r"needs [\d,]+ bytes of RAM.*16,384 bytes available") as err:
+        export_c(model, tmp_path / "out", board=small)
+    assert "model.tflite on nano33" in str(err.value)
+    assert not (tmp_path / "out").exists()
+    export_c(model, tmp_path / "out", board=get_board("nano33"))  # the real board has room
 
 
 # ---------------------------------------------------------------- bad models

@@ -380,15 +380,23 @@ def runtime_files() -> list[Path]:
 
 
 def export_c(
-    model_path: str | Path, out_dir: str | Path, prefix: str = "kws_model", force: bool = False
+    model_path: str | Path, out_dir: str | Path, prefix: str = "kws_model", force: bool = False, board=None
 ) -> tuple[GeneratedModel, list[Path]]:
     """Write the model's C and the kernels it needs into `out_dir`, a self-contained folder.
 
-    Kernel sources that include ``../kws_fixed.h`` find it because the shared
-    headers go into the same folder and the includes are rewritten to be local.
+    With a board (kwsgen.boards.Board), first check that the model fits it,
+    and write nothing if it does not. Kernel sources that include
+    ``../kws_fixed.h`` find it because the shared headers go into the same
+    folder and the includes are rewritten to be local. Files that already
+    exist with other contents are user changes: refused unless force.
     """
     graph = read_tflite(model_path)
     gen = generate_c(graph, prefix, source_name=Path(model_path).name)
+    if board is not None:
+        from .footprint import measure_footprint
+
+        fp = measure_footprint(gen)
+        board.check_fits(f"{Path(model_path).name} on {board.name}", fp.flash, fp.ram)
     out = Path(out_dir)
     files = {f"{prefix}.h": gen.header.encode(), f"{prefix}.c": gen.source.encode()}
     for path in runtime_files():
