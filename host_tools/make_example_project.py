@@ -1,13 +1,15 @@
 """Regenerate kwsgen's example project (kwsgen/data/example_project) from text-to-speech.
 
-Sixteen synthetic speakers (espeak-ng accents and voice variants, flite's awb,
-rms and slt voices, festival's kal, ked and slt voices, each at its own pitch
-and pace) say "yes", "no", "on" and "off" several times per recording with
-gaps between, and other words for the Unknown class. Some recordings carry
-background noise made here (pink, brown, hum, fan, knocks); noise-only
-recordings are Unknown too. Speakers are split into Train (10), Validate (3)
-and Test (3), and every utterance is labelled in "Training Session" at its
-true position, which generation knows exactly. Those positions are also kept
+Twenty-eight synthetic speakers (espeak-ng accents and voice variants,
+flite's awb, kal16, rms and slt voices, festival's kal, ked and slt voices,
+each at its own pitch and pace) say "yes", "no", "on" and "off" five times
+per recording with gaps between, and other words for the Unknown class. Some
+recordings carry background noise made here (pink, brown, hum, fan, knocks);
+noise-only recordings are Unknown too. Speakers are split into Train (20),
+Validate (4) and Test (4); Validate and Test are espeak-ng voices, because
+flite and festival hold only five distinct recorded people, all needed in
+Train. Every utterance is labelled in "Training Session" at its true
+position, which generation knows exactly. Those positions are also kept
 in truth.csv, the ground truth for measuring kwsgen label auto.
 
 Needs the Debian packages espeak-ng, flite, festival, festvox-kallpc16k,
@@ -40,29 +42,14 @@ from kwsgen.project.store import Metadata
 SEED = 20261124
 RATE = 16000
 KEYWORDS = ["yes", "no", "on", "off"]
+# Other words for Unknown: distinct words, as a user's "anything else" recordings would be. Homophones and
+# near-homophones of the keywords ("know", "own", "of", "yeah") are left out: no acoustic model can tell
+# "know" from "no", so they would only measure the impossible.
 OTHER_WORDS = [
-    "up",
-    "down",
-    "left",
-    "right",
-    "stop",
-    "go",
-    "yet",
-    "know",
-    "own",
-    "of",
-    "oh",
-    "yeah",
-    "one",
-    "seven",
-    "dog",
-    "bird",
-    "house",
-    "happy",
-    "wow",
-    "learn",
-]
-UTTERANCES = 4
+    "up", "down", "left", "right", "stop", "go", "one", "seven", "dog", "bird", "house", "happy", "wow", "learn",
+    "zero", "tree", "cat", "bed", "marvin", "sheila", "follow", "music", "water", "light",
+]  # fmt: skip
+UTTERANCES = 5
 SEGMENT = 20000
 
 
@@ -77,22 +64,38 @@ class Speaker:
 
 
 SPEAKERS = [
+    # Train: 20 voices. flite and festival hold only five distinct recorded people between them (kal, ked, awb,
+    # slt, rms), so all of them train; Validate and Test are espeak-ng voices heard nowhere else.
     Speaker("espeak-us-m1", "espeak-ng", "en-us+m1", 40, 1.00, "Train"),
     Speaker("espeak-gb-f2", "espeak-ng", "en-gb+f2", 62, 0.96, "Train"),
     Speaker("espeak-scot-m3", "espeak-ng", "en-gb-scotland+m3", 35, 1.04, "Train"),
     Speaker("espeak-nyc-f1", "espeak-ng", "en-us-nyc+f1", 58, 1.00, "Train"),
     Speaker("espeak-lanc-m7", "espeak-ng", "en-gb-x-gbclan+m7", 45, 0.94, "Train"),
     Speaker("espeak-us-f3", "espeak-ng", "en-us+f3", 72, 1.06, "Train"),
+    Speaker("espeak-us-alex", "espeak-ng", "en-us+Alex", 50, 1.02, "Train"),
+    Speaker("espeak-gb-annie", "espeak-ng", "en-gb+Annie", 66, 0.97, "Train"),
+    Speaker("espeak-us-david", "espeak-ng", "en-us+David", 38, 1.00, "Train"),
+    Speaker("espeak-rp-paul", "espeak-ng", "en-gb-x-rp+Paul", 44, 0.95, "Train"),
+    Speaker("espeak-carib-andy", "espeak-ng", "en-029+Andy", 52, 1.03, "Train"),
+    Speaker("espeak-scot-linda", "espeak-ng", "en-gb-scotland+Linda", 70, 0.99, "Train"),
+    Speaker("espeak-nyc-mike", "espeak-ng", "en-us-nyc+Mike", 42, 1.05, "Train"),
     Speaker("flite-awb", "flite", "awb", 0, 1.00, "Train"),
     Speaker("flite-slt", "flite", "slt", 0, 0.97, "Train"),
+    Speaker("flite-rms", "flite", "rms", 0, 1.05, "Train"),
+    Speaker("flite-kal16", "flite", "kal16", 0, 1.02, "Train"),
     Speaker("festival-kal", "festival", "kal_diphone", 0, 1.03, "Train"),
+    Speaker("festival-ked", "festival", "ked_diphone", 0, 0.97, "Train"),
     Speaker("festival-slt", "festival", "cmu_us_slt_arctic_hts", 0, 1.00, "Train"),
+    # Validate: 4 voices not in Train.
     Speaker("espeak-rp-f4", "espeak-ng", "en-gb-x-rp+f4", 68, 1.02, "Validate"),
     Speaker("espeak-wmid-m2", "espeak-ng", "en-gb-x-gbcwmd+m2", 30, 0.98, "Validate"),
-    Speaker("flite-rms", "flite", "rms", 0, 1.05, "Validate"),
+    Speaker("espeak-us-robert", "espeak-ng", "en-us+Robert", 46, 1.01, "Validate"),
+    Speaker("espeak-us-female3", "espeak-ng", "en-us+female3", 75, 0.98, "Validate"),
+    # Test: 4 voices heard nowhere else.
     Speaker("espeak-carib-m5", "espeak-ng", "en-029+m5", 48, 1.00, "Test"),
     Speaker("espeak-us-f5", "espeak-ng", "en-us+f5", 80, 0.95, "Test"),
-    Speaker("festival-ked", "festival", "ked_diphone", 0, 0.97, "Test"),
+    Speaker("espeak-gb-steph", "espeak-ng", "en-gb+Steph", 64, 1.04, "Test"),
+    Speaker("espeak-scot-zac", "espeak-ng", "en-gb-scotland+Zac", 55, 0.97, "Test"),
 ]
 
 

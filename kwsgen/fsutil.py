@@ -52,3 +52,82 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+MANIFEST = ".kwsgen-generated.json"
+
+
+class GeneratedFolder:
+    """A folder kwsgen writes, which refuses to overwrite what a person changed.
+
+    kwsgen records the sha256 of every file it writes in a manifest. Before
+    writing again it compares: a file that differs from its recorded hash, or
+    any file kwsgen did not write, is a user change, and writing stops with an
+    error naming it unless `force`. Files are written atomically, and the
+    manifest last.
+    """
+
+    def __init__(self, root: str | Path, force: bool = False, update: bool = False) -> None:
+        """update: add or replace some files and keep the others (kwsgen test beside kwsgen train)."""
+        import json
+
+        self.root = Path(root)
+        self.force = force
+        self.update = update
+        self.written: dict[str, str] = {}
+        try:
+            self.previous: dict[str, str] = json.loads((self.root / MANIFEST).read_text())["files"]
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            self.previous = {}
+
+    def user_changes(self) -> list[str]:
+        """Files in the folder that kwsgen did not write as they are now."""
+        import hashlib
+
+        if not self.root.exists():
+            return []
+        changed = []
+        for path in sorted(p for p in self.root.rglob("*") if p.is_file() and p.name != MANIFEST):
+            rel = path.relative_to(self.root).as_posix()
+            if self.previous.get(rel) != hashlib.sha256(path.read_bytes()).hexdigest():
+                changed.append(rel)
+        return changed
+
+    def check(self) -> None:
+        from .errors import KwsgenError
+
+        if self.force:
+            return
+        changed = self.user_changes()
+        if changed:
+            more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+            raise KwsgenError(
+                f"holds files kwsgen did not write or that were changed since ({', '.join(changed[:3])}{more}); "
+                "move them away, or pass --force to overwrite the folder",
+                self.root,
+            )
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        import hashlib
+
+        path = self.root / name
+        atomic_write_bytes(path, data)
+        self.written[Path(name).as_posix()] = hashlib.sha256(data).hexdigest()
+        return path
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self.write_bytes(name, text.encode("utf-8"))
+
+    def finish(self) -> None:
+        """Record what was written; stale files from an earlier run that kwsgen wrote are removed."""
+        import json
+
+        files = dict(self.written)
+        if self.update:
+            files = {**{k: v for k, v in self.previous.items() if (self.root / k).is_file()}, **self.written}
+        else:
+            for rel in set(self.previous) - set(self.written):
+                stale = self.root / rel
+                if stale.is_file():
+                    stale.unlink()
+        atomic_write_text(self.root / MANIFEST, json.dumps({"files": files}, indent=1, sort_keys=True) + "\n")

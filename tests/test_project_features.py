@@ -178,6 +178,6 @@ def test_init_example_project(tmp_path, capsys):
     assert all(len(v) == 1 for k, v in sets_of.items() if k != "noise"), "split by speaker"
     assert len(speakers) >= 12
     size = sum(f.stat().st_size for f in example_project_dir().rglob("*") if f.is_file())
-    assert size < 6_000_000
+    assert size < 10_500_000  # 28 voices x 5 recordings: enough unheard-voice coverage for >= 95 % (bench/transfer.py)
     assert main(["init", str(target), "--example"]) == 1
     assert "is not empty" in capsys.readouterr().err

@@ -53,3 +53,65 @@ def pretrain(
     )
     card = run(data, out, cfg, extra_words, noise, log=console.print)
     console.print(f"wrote {out}: held-out accuracy {card['held_out_accuracy_int8']:.3f} int8")
+
+
+@app.command()
+def train(
+    project_dir: Path = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here)."),
+    model: str = typer.Option(None, "--model", "-m", help="Model name (default: [training] model in kwsgen.toml)."),
+    epochs: int = typer.Option(None, "--epochs", help="Override [training] epochs."),
+    seed: int = typer.Option(None, "--seed", help="Override [training] seed."),
+    base: str = typer.Option(None, "--base", help="Override [training] base (kws10k, kws25k, kws50k or a folder)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite models/NAME even if files there were changed."),
+) -> None:
+    """Train the project's keyword model by transfer learning, then quantise it to int8.
+
+    Every parameter is in kwsgen.toml ([training] and [augmentation]). Writes
+    models/NAME/: model.keras, model.tflite (full int8), model.json, metrics.json,
+    confusion matrices per Set (text and PNG, with an UNK column),
+    training_curves.png and report.html. The same seed gives the same model.
+    """
+    from ..project import Project
+    from ..train.transfer import train_project
+
+    if epochs is not None and epochs < 1:
+        raise KwsgenError("--epochs must be at least 1")
+    project = Project.open(project_dir)
+    result = train_project(project, force=force, log=console.print, model=model, epochs=epochs, seed=seed, base=base)
+    _print_summary(result.metrics["summary"])
+    m = result.metrics
+    console.print(
+        f"{m['epochs_run']} epochs ({'stopped early, ' if m['early_stopped'] else ''}best {m['best_epoch']}), "
+        f"{m['seconds']} s; wrote {result.folder} (report.html)"
+    )
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title="accuracy (UNK on Unknown counts as correct)")
+    for col in ("Set", "inputs", "float", "int8"):
+        table.add_column(col, justify="right")
+    for name, v in summary.items():
+        table.add_row(name, str(v["inputs"]), f"{100 * v['float_accuracy']:.1f}%", f"{100 * v['int8_accuracy']:.1f}%")
+    console.print(table)
+
+
+@app.command("test")
+def test_model(
+    project_dir: Path = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here)."),
+    model: str = typer.Option(None, "--model", "-m", help="Model name (default: [training] model in kwsgen.toml)."),
+) -> None:
+    """Evaluate a trained model on the project's Test set (int8, and float beside it).
+
+    Prints the confusion matrix (rows: true labels; columns: predictions, UNK,
+    support, sensitivity; last row: positive predictivity) and writes
+    test_confusion_test.txt/.png and test_metrics.json beside the model.
+    """
+    from ..project import Project
+    from ..train.transfer import test_project
+
+    result = test_project(Project.open(project_dir), model)
+    console.print(result["text"])
+    float_part = f", float {100 * result['float_accuracy']:.1f}%" if result["float_accuracy"] is not None else ""
+    console.print(f"Test: int8 {100 * result['int8_accuracy']:.1f}%{float_part} on {result['inputs']} inputs")

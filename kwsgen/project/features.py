@@ -86,17 +86,22 @@ class FeatureCache:
         index[file] = [*key, digest]
         return digest
 
-    def entry_path(self, digest: str, segment: Segment) -> Path:
-        return self.root / digest / f"{segment.start}-{segment.end}.npy"
+    def entry_path(self, digest: str, segment: Segment, speed: float = 1.0) -> Path:
+        tag = "" if speed == 1.0 else f"@{speed:g}"
+        return self.root / digest / f"{segment.start}-{segment.end}{tag}.npy"
 
-    def mfcc(self, segments: Iterable[Segment], progress: bool = True) -> list[np.ndarray]:
-        """int32 MFCCs [windows, n_coeffs] of each segment, computed only where not cached."""
+    def mfcc(self, segments: Iterable[Segment], progress: bool = True, speed: float = 1.0) -> list[np.ndarray]:
+        """int32 MFCCs [windows, n_coeffs] of each segment, computed only where not cached.
+
+        speed != 1 gives the MFCCs of the segment played that much faster (resampled: tempo and pitch
+        together), the speed perturbation of training augmentation.
+        """
         segments = list(segments)
         results: list[np.ndarray | None] = [None] * len(segments)
         todo: dict[str, list[int]] = defaultdict(list)
         paths: list[Path] = []
         for i, seg in enumerate(segments):
-            path = self.entry_path(self.recording_hash(seg.file), seg)
+            path = self.entry_path(self.recording_hash(seg.file), seg, speed)
             paths.append(path)
             if path.exists():
                 try:
@@ -108,10 +113,11 @@ class FeatureCache:
         self._save_index()
         if todo:
             with progress_bar(progress) as bar:
-                task = bar.add_task("features", total=sum(len(v) for v in todo.values()))
+                what = "features" if speed == 1.0 else f"features at {speed:g}x speed"
+                task = bar.add_task(what, total=sum(len(v) for v in todo.values()))
                 for file, idxs in todo.items():
                     audio = read_audio(self.project.recording_path(file))
-                    clips = [audio[segments[i].start : segments[i].end] for i in idxs]
+                    clips = [change_speed(audio[segments[i].start : segments[i].end], speed) for i in idxs]
                     for i, feats in zip(idxs, mfcc_batch(clips, self.config), strict=True):
                         paths[i].parent.mkdir(parents=True, exist_ok=True)
                         with atomic_open(paths[i], "wb") as handle:
@@ -119,3 +125,16 @@ class FeatureCache:
                         results[i] = feats
                     bar.advance(task, len(idxs))
         return results  # type: ignore[return-value]
+
+
+def change_speed(clip: np.ndarray, speed: float) -> np.ndarray:
+    """int16 audio played `speed` times faster by polyphase resampling (1.1: 10 % shorter and higher)."""
+    if speed == 1.0:
+        return clip
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(speed).limit_denominator(50)
+    out = resample_poly(clip.astype(np.float64), ratio.denominator, ratio.numerator)
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)

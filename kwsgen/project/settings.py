@@ -52,12 +52,53 @@ class AutolabelSection:
     noise_step: int = doc("step between Unknown segments cut from noise recordings, in samples", 20000)
 
 
+@dataclass(frozen=True)
+class TrainingSection:
+    base: str = doc("base model: a shipped template (kws10k, kws25k, kws50k) or a base model folder", "kws25k")
+    model: str = doc("name of the trained model: it is written to models/<model>/", "model")
+    dense_layers: list[int] = doc("units of each hidden dense layer of the new head (Dense, BN, ReLU, Dropout)", [32])
+    batch_norm: bool = doc("batch normalisation after each hidden dense layer", True)
+    dropout: float = doc("dropout after each hidden dense layer", 0.1)
+    epochs: int = doc("at most this many epochs training the head, with the base frozen", 30)
+    learning_rate: float = doc("Adam learning rate for the head", 0.001)
+    unfreeze_blocks: int = doc(
+        "then fine-tune this many base blocks too, counted from the last; the first convolution is a block "
+        "(0: no fine-tuning; -1: the whole core)",
+        -1,
+    )
+    fine_tune_epochs: int = doc("at most this many fine-tuning epochs", 20)
+    fine_tune_learning_rate: float = doc("Adam learning rate for fine-tuning", 0.0003)
+    batch_size: int = doc("inputs per training step", 32)
+    unk_threshold: float = doc("a top probability below this is classified UNK (class 0)", 0.6)
+    early_stopping_threshold: float = doc("validation accuracy counted as good enough", 0.9)
+    early_stopping_patience: int = doc("stop after this many consecutive good epochs (0: never stop early)", 3)
+    max_train_per_label: int = doc("each epoch resamples every label to min(this, smallest label) inputs", 10000)
+    max_validate_per_label: int = doc("the same for validation", 5000)
+    minmax: str = doc("feature scaling: base (the base model's, recommended) or train (fitted to this project)", "base")
+    seed: int = doc("random seed: the same seed gives the same model", 1)
+
+
+@dataclass(frozen=True)
+class AugmentationSection:
+    sparse_noise: float = doc("share of training inputs copied with up to 128 random elements offset", 0.3)
+    bias_noise: float = doc("share copied with up to 16 whole windows or coefficients offset", 0.3)
+    time_mask: float = doc("share copied with up to 8 consecutive windows masked", 0.3)
+    coefficient_mask: float = doc("share copied with up to 8 consecutive MFCC coefficients masked", 0.3)
+    speed: float = doc("share added as copies played 0.9 or 1.1 times as fast (speed perturbation)", 0.3)
+    auxiliary: float = doc("Unknown inputs added each epoch, as a share of the training inputs", 0.3)
+    auxiliary_source: str = doc(
+        "where those come from: shipped (other words and noise), a folder of audio, or none", "shipped"
+    )
+
+
 SECTION_TYPES: dict[str, type] = {
     "project": ProjectSection,
     "segments": SegmentsSection,
     "frontend": FrontendConfig,
     "energy_filter": EnergyFilterConfig,
     "autolabel": AutolabelSection,
+    "training": TrainingSection,
+    "augmentation": AugmentationSection,
 }
 
 SECTION_TITLES = {
@@ -66,6 +107,8 @@ SECTION_TITLES = {
     "frontend": "Fixed-point front end (docs/frontend.md); change only before training",
     "energy_filter": "Segment Energy Threshold Filter in front of the classifier",
     "autolabel": "kwsgen label auto: finding utterances by energy",
+    "training": "kwsgen train: transfer learning from a base model pretrained on real speech",
+    "augmentation": "kwsgen train: augmentation in int8 feature space, each a share of the training inputs per epoch",
 }
 
 FRONTEND_DOCS = {
@@ -105,6 +148,8 @@ class ProjectSettings:
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     energy_filter: EnergyFilterConfig = field(default_factory=EnergyFilterConfig)
     autolabel: AutolabelSection = field(default_factory=AutolabelSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+    augmentation: AugmentationSection = field(default_factory=AugmentationSection)
 
     @property
     def labels(self) -> list[str]:
@@ -124,7 +169,35 @@ class ProjectSettings:
             raise ConfigError("[segments] cascade_step must be at least 1")
         if self.project.sample_rate != 16000:
             raise ConfigError("[project] sample_rate must be 16000")
+        self._validate_training()
         return self
+
+    def _validate_training(self) -> None:
+        t, a = self.training, self.augmentation
+        if not t.model or any(c in t.model for c in "/\\") or t.model.startswith("."):
+            raise ConfigError("[training] model must be a plain folder name")
+        if any(u < 1 for u in t.dense_layers):
+            raise ConfigError("[training] dense_layers must hold positive unit counts")
+        checks = [
+            (0 <= t.dropout < 1, "dropout must be in [0, 1)"),
+            (t.unfreeze_blocks >= -1, "unfreeze_blocks must be -1 (all), 0 (none) or a block count"),
+            (t.epochs >= 1, "epochs must be at least 1"),
+            (t.fine_tune_epochs >= 0, "fine_tune_epochs must be 0 or more"),
+            (0 < t.fine_tune_learning_rate < 1, "fine_tune_learning_rate must be in (0, 1)"),
+            (t.batch_size >= 1, "batch_size must be at least 1"),
+            (0 < t.learning_rate < 1, "learning_rate must be in (0, 1)"),
+            (0 <= t.unk_threshold < 1, "unk_threshold must be in [0, 1)"),
+            (0 < t.early_stopping_threshold <= 1, "early_stopping_threshold must be in (0, 1]"),
+            (t.early_stopping_patience >= 0, "early_stopping_patience must be 0 or more"),
+            (t.max_train_per_label >= 1 and t.max_validate_per_label >= 1, "the per-label limits must be positive"),
+            (t.minmax in ("base", "train"), "minmax must be base or train"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"[training] {message}")
+        for name in ("sparse_noise", "bias_noise", "time_mask", "coefficient_mask", "speed", "auxiliary"):
+            if not 0 <= getattr(a, name) <= 1:
+                raise ConfigError(f"[augmentation] {name} must be a share in [0, 1]")
 
 
 def _value_toml(value: Any) -> str:
@@ -184,12 +257,16 @@ def _check_type(section: str, name: str, value: Any, default: Any, where: Path) 
         value = float(value) if ok else value
     elif isinstance(default, str):
         ok = isinstance(value, str)
+    elif isinstance(default, list) and default and isinstance(default[0], int):
+        ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     elif isinstance(default, list):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
     else:
         ok = True
     if not ok:
-        kind = type(default).__name__.replace("str", "string").replace("list", "list of strings")
+        kind = type(default).__name__.replace("str", "string")
+        if isinstance(default, list):
+            kind = "list of integers" if default and isinstance(default[0], int) else "list of strings"
         raise KwsgenError(f"{what} must be a {kind}, got {value!r}", where)
     return value
 

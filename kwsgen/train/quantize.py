@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import warnings
-
 import numpy as np
 
-from .tfutil import tf
+from .tfutil import quiet_native, tf
 
 
 def to_int8_tflite(model, representative: np.ndarray, samples: int = 300, seed: int = 0) -> bytes:
@@ -38,18 +34,18 @@ def to_int8_tflite(model, representative: np.ndarray, samples: int = 300, seed: 
     converter.target_spec.supported_ops = [tfm.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tfm.int8
     converter.inference_output_type = tfm.int8
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # Keras prints its export's signature
-        warnings.filterwarnings("ignore", "Statistics for quantized inputs")
+    with quiet_native():  # Keras prints its export's signature; the converter logs in C++
         return converter.convert()
 
 
 def int8_predict(tflite_bytes: bytes, x: np.ndarray) -> np.ndarray:
     """int8 outputs [n, classes] for int8 features [n, windows, coeffs] (TFLite reference kernels)."""
     tfm = tf()
-    interp = tfm.lite.Interpreter(
-        model_content=tflite_bytes,
-        experimental_op_resolver_type=tfm.lite.experimental.OpResolverType.BUILTIN_REF,
-    )
+    with quiet_native():  # a deprecation notice for tf.lite.Interpreter
+        interp = tfm.lite.Interpreter(
+            model_content=tflite_bytes,
+            experimental_op_resolver_type=tfm.lite.experimental.OpResolverType.BUILTIN_REF,
+        )
     interp.allocate_tensors()
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     scale, zero = inp["quantization"]
@@ -71,6 +67,26 @@ def int8_accuracy(tflite_bytes: bytes, x: np.ndarray, y: np.ndarray) -> float:
 
 def dequantize_scores(tflite_bytes: bytes, outputs: np.ndarray) -> np.ndarray:
     tfm = tf()
-    interp = tfm.lite.Interpreter(model_content=tflite_bytes)
+    with quiet_native():
+        interp = tfm.lite.Interpreter(model_content=tflite_bytes)
     scale, zero = interp.get_output_details()[0]["quantization"]
     return (outputs.astype(np.float32) - zero) * scale
+
+
+def _quantisation(tflite_bytes: bytes, which: str) -> tuple[float, int]:
+    tfm = tf()
+    with quiet_native():
+        interp = tfm.lite.Interpreter(model_content=tflite_bytes)
+    details = interp.get_input_details()[0] if which == "input" else interp.get_output_details()[0]
+    scale, zero = details["quantization"]
+    return float(scale), int(zero)
+
+
+def input_quantisation(tflite_bytes: bytes) -> tuple[float, int]:
+    """(scale, zero point) of the model's int8 input."""
+    return _quantisation(tflite_bytes, "input")
+
+
+def output_quantisation(tflite_bytes: bytes) -> tuple[float, int]:
+    """(scale, zero point) of the model's int8 output."""
+    return _quantisation(tflite_bytes, "output")

@@ -7,8 +7,10 @@ are switched off, and TF's start-up chatter is silenced.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 from types import ModuleType
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -38,3 +40,35 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     tf().keras.utils.set_random_seed(seed)
+
+
+@contextlib.contextmanager
+def quiet_native() -> Iterator[None]:
+    """Silence what TensorFlow's C++ code writes to stdout and stderr (converter chatter), and its
+    deprecation warnings, for the duration; what was written comes back if the block fails."""
+    import sys
+    import tempfile
+    import warnings
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace")[-4000:])
+            raise
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])

@@ -1,0 +1,431 @@
+"""kwsgen train: transfer learning from a pretrained base model, then int8 quantisation and evaluation.
+
+The base model's convolutional core is kept (frozen, or with its last N
+blocks trainable) and a new head is trained on the project's Train segments:
+one Dense -> BatchNorm -> ReLU -> Dropout per entry of dense_layers, then a
+softmax over the project's labels. Every epoch the Train inputs are
+resampled with replacement to min(max_train_per_label, smallest label) per
+label, copies augmented in int8 feature space are added, and auxiliary
+Unknown inputs too. Training stops after early_stopping_patience consecutive
+epochs at or above early_stopping_threshold on Validate, and the best epoch's
+weights are restored. The result is quantised to a full-int8 TFLite model
+with int8 input and output, and both are evaluated on every Set.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import KwsgenError
+from ..fsutil import GeneratedFolder
+from ..project import UNKNOWN, Project
+from ..project.features import progress_bar
+from ..project.settings import AugmentationSection, TrainingSection
+from .augment import augment_features
+from .auxiliary import auxiliary_features
+from .basemodel import BaseModel, find_base, load_base
+from .dataset import SPEEDS, ProjectData, SplitData, project_data
+from .evaluate import Confusion, classify, int8_probabilities
+from .templates import block_layer_names, build_core, get_template
+from .tfutil import seed_everything, tf
+
+SETS = ("Train", "Validate", "Test")
+
+
+@dataclass
+class TrainResult:
+    folder: Path
+    metrics: dict
+
+
+def check_base_fits(base: BaseModel, project: Project, base_name: str) -> None:
+    fe = project.settings.frontend
+    if (fe.cascade_len, fe.n_coeffs) != base.input_shape:
+        raise KwsgenError(
+            f"base model {base_name} takes {base.input_shape[0]}x{base.input_shape[1]} inputs but this project's "
+            f"[frontend] gives {fe.cascade_len}x{fe.n_coeffs}; use the front end the base was pretrained with, or "
+            "pretrain a base for yours (kwsgen pretrain)"
+        )
+    if fe.to_dict() != base.frontend.to_dict():
+        changed = sorted(k for k, v in fe.to_dict().items() if base.frontend.to_dict().get(k) != v)
+        raise KwsgenError(
+            f"base model {base_name} was pretrained on another front end ({', '.join(changed)} differ), so its "
+            "features would mean something else; use its [frontend] settings, or pretrain a base (kwsgen pretrain)"
+        )
+
+
+def build_transfer_model(base: BaseModel, n_classes: int, t: TrainingSection):
+    """The base's core with its pretrained weights, then the new head."""
+    keras = tf().keras
+    layers = keras.layers
+    template = get_template(base.template)
+    core = build_core(template, base.input_shape)
+    for layer in core.layers:
+        if layer.get_weights():
+            if layer.name not in base.weights:
+                raise KwsgenError(f"base model {base.template} lacks weights for layer {layer.name}")
+            layer.set_weights(base.weights[layer.name])
+    for layer in core.layers:
+        layer.trainable = False  # the head trains first; fine_tune_layers() unfreezes blocks afterwards
+    x = core.output
+    for i, units in enumerate(t.dense_layers, start=1):
+        x = layers.Dense(units, use_bias=not t.batch_norm, name=f"head_dense{i}")(x)
+        if t.batch_norm:
+            # Keras' default momentum (0.99) needs hundreds of steps for its moving statistics to settle, more
+            # than a small project's whole training; at 0.9 inference matches training within a few epochs.
+            x = layers.BatchNormalization(momentum=0.9, name=f"head_bn{i}")(x)
+        x = layers.ReLU(name=f"head_relu{i}")(x)
+        if t.dropout > 0:
+            x = layers.Dropout(t.dropout, name=f"head_dropout{i}")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="classes")(x)
+    return keras.Model(core.input, outputs, name=f"{base.template}_transfer")
+
+
+def fine_tune_layers(model, template_name: str, unfreeze_blocks: int) -> list[str]:
+    """Make the last `unfreeze_blocks` core blocks trainable (-1: all); returns their layer names.
+
+    Batch normalisation stays frozen even in unfrozen blocks: re-estimating its statistics from a few
+    hundred inputs undoes pretraining (the usual fine-tuning practice).
+    """
+    template = get_template(template_name)
+    n_blocks = template.blocks + 1  # the first convolution counts as block 0
+    unfrozen = n_blocks if unfreeze_blocks < 0 else min(unfreeze_blocks, n_blocks)
+    names = [name for b in range(n_blocks - unfrozen, n_blocks) for name in block_layer_names(template, b)]
+    bn = tf().keras.layers.BatchNormalization
+    trained = []
+    for name in names:
+        layer = model.get_layer(name)
+        if not isinstance(layer, bn):
+            layer.trainable = True
+            trained.append(name)
+    return trained
+
+
+def resample_balanced(
+    split: SplitData, n_labels: int, limit: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every label present, drawn with replacement to min(limit, smallest label's count)."""
+    counts = np.bincount(split.y, minlength=n_labels)
+    per = int(min(limit, counts[counts > 0].min()))
+    idx = np.concatenate(
+        [rng.choice(np.flatnonzero(split.y == k), per, replace=True) for k in range(n_labels) if counts[k]]
+    )
+    return split.x[idx], split.y[idx]
+
+
+def to_model_input(x: np.ndarray) -> np.ndarray:
+    return (np.asarray(x, dtype=np.float32) / 128.0)[..., np.newaxis]
+
+
+def epoch_inputs(
+    data: SplitData,
+    aux: np.ndarray,
+    labels: list[str],
+    t: TrainingSection,
+    a: AugmentationSection,
+    rng: np.random.Generator,
+    speed_pool: SplitData | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    x, y = resample_balanced(data, len(labels), t.max_train_per_label, rng)
+    rates = {k: getattr(a, k) for k in ("sparse_noise", "bias_noise", "time_mask", "coefficient_mask")}
+    extra_x, extra_y = [], []
+    if speed_pool is not None and len(speed_pool) and a.speed > 0:
+        # The same number per label as the resampled inputs have, times the rate.
+        per = round(a.speed * len(y) / max(1, len(np.unique(y))))
+        for k in np.unique(y):
+            pool = np.flatnonzero(speed_pool.y == k)
+            if len(pool) and per:
+                pick = rng.choice(pool, per, replace=True)
+                extra_x.append(speed_pool.x[pick])
+                extra_y.append(speed_pool.y[pick])
+    x, y = augment_features(x, y, rates, rng)
+    if extra_x:
+        x = np.concatenate([x, *extra_x])
+        y = np.concatenate([y, *extra_y])
+    n_aux = round(a.auxiliary * len(y))
+    if n_aux and len(aux) and UNKNOWN in labels:
+        pick = rng.integers(0, len(aux), n_aux)
+        x = np.concatenate([x, aux[pick]])
+        y = np.concatenate([y, np.full(n_aux, labels.index(UNKNOWN))])
+    order = rng.permutation(len(y))
+    return x[order], y[order]
+
+
+def validation_scores(model, split: SplitData, n_labels: int) -> tuple[float, float]:
+    """Balanced accuracy (argmax) and class-balanced cross-entropy on a Set."""
+    if not len(split):
+        return float("nan"), float("nan")
+    probs = model.predict(to_model_input(split.x), verbose=0, batch_size=256)
+    acc = Confusion.from_predictions([str(i) for i in range(n_labels)], split.y, probs.argmax(axis=1))
+    nll = -np.log(np.clip(probs[np.arange(len(split.y)), split.y], 1e-7, 1.0))
+    per_class = [nll[split.y == k].mean() for k in range(n_labels) if np.any(split.y == k)]
+    return acc.balanced_accuracy, float(np.mean(per_class))
+
+
+def fit(
+    model,
+    data: ProjectData,
+    aux: np.ndarray,
+    t: TrainingSection,
+    a: AugmentationSection,
+    template: str,
+    progress: bool,
+    log,
+) -> tuple[list[dict], int, int]:
+    """Train the head, then fine-tune the unfrozen blocks; returns the history, the kept epoch and the last.
+
+    Each phase stops after early_stopping_patience consecutive epochs at or above the threshold. The kept
+    weights are those of the epoch with the lowest validation loss over both phases: on a few hundred
+    inputs it moves smoothly, where accuracy jumps by whole inputs. Fine-tuning starts from the best head.
+    """
+    keras = tf().keras
+    rng = np.random.default_rng(t.seed)
+    labels = data.labels
+    phases = [("head", t.learning_rate, t.epochs)]
+    if t.unfreeze_blocks != 0 and t.fine_tune_epochs > 0:
+        phases.append(("fine-tune", t.fine_tune_learning_rate, t.fine_tune_epochs))
+    history: list[dict] = []
+    best_loss, best_epoch, best_weights = float("inf"), 0, model.get_weights()
+    epoch = 0
+    with progress_bar(progress) as bar:
+        task = bar.add_task("training", total=sum(p[2] for p in phases))
+        for phase, rate, n_epochs in phases:
+            if phase == "fine-tune":
+                model.set_weights(best_weights)
+                names = fine_tune_layers(model, template, t.unfreeze_blocks)
+                log(f"fine-tuning {len(names)} layers of the base ({', '.join(names)}) at learning rate {rate:g}")
+            model.compile(optimizer=keras.optimizers.Adam(rate), loss="categorical_crossentropy", metrics=["accuracy"])
+            good = 0
+            for done in range(1, n_epochs + 1):
+                epoch += 1
+                x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool)
+                result = model.fit(
+                    to_model_input(x),
+                    keras.utils.to_categorical(y, len(labels)),
+                    epochs=1,
+                    batch_size=t.batch_size,
+                    shuffle=False,
+                    verbose=0,
+                )
+                val, val_loss = validation_scores(model, data.splits["Validate"], len(labels))
+                good = good + 1 if val >= t.early_stopping_threshold else 0
+                history.append(
+                    {
+                        "epoch": epoch,
+                        "phase": phase,
+                        "train_inputs": len(y),
+                        "train_accuracy": round(float(result.history["accuracy"][0]), 4),
+                        "train_loss": round(float(result.history["loss"][0]), 4),
+                        "validate_accuracy": round(val, 4),
+                        "validate_loss": round(val_loss, 4),
+                    }
+                )
+                if val_loss <= best_loss:
+                    best_loss, best_epoch, best_weights = val_loss, epoch, model.get_weights()
+                log(
+                    f"epoch {epoch} ({phase}): train {history[-1]['train_accuracy']:.3f} on {len(y)} inputs, "
+                    f"validate {val:.3f} (loss {val_loss:.3f})"
+                    + (f", {good}/{t.early_stopping_patience} good" if good and t.early_stopping_patience else "")
+                )
+                bar.update(task, advance=1, description=f"training ({phase}): validate {val:.3f}")
+                if t.early_stopping_patience and good >= t.early_stopping_patience:
+                    bar.update(task, advance=n_epochs - done)
+                    break
+    model.set_weights(best_weights)
+    return history, best_epoch, epoch
+
+
+def evaluate(model, tflite: bytes, data: ProjectData, threshold: float) -> tuple[dict, dict[str, dict]]:
+    """Float and int8 confusion matrices per Set with data."""
+    from .quantize import int8_predict, output_quantisation
+
+    scale, zero = output_quantisation(tflite)
+    matrices: dict[str, dict] = {}
+    summary: dict[str, dict] = {}
+    for name in SETS:
+        split = data.splits.get(name)
+        if split is None or not len(split):
+            continue
+        float_probs = model.predict(to_model_input(split.x), verbose=0, batch_size=256)
+        int8_probs = int8_probabilities(int8_predict(tflite, split.x), scale, zero)
+        cf = Confusion.from_predictions(data.labels, split.y, classify(float_probs, threshold))
+        ci = Confusion.from_predictions(data.labels, split.y, classify(int8_probs, threshold))
+        agree = float(np.mean(float_probs.argmax(axis=1) == int8_probs.argmax(axis=1)))
+        matrices[name] = {"float": cf, "int8": ci}
+        summary[name] = {
+            "inputs": len(split),
+            "float_accuracy": round(cf.accuracy, 4),
+            "int8_accuracy": round(ci.accuracy, 4),
+            "float_int8_top1_agreement": round(agree, 4),
+        }
+    return summary, matrices
+
+
+def train_project(project: Project, force: bool = False, progress: bool = True, log=print, **overrides) -> TrainResult:
+    """Train the project's model as its kwsgen.toml says (overrides: any [training] field)."""
+    from . import report as report_mod
+    from .quantize import input_quantisation, to_int8_tflite
+
+    t = replace(project.settings.training, **{k: v for k, v in overrides.items() if v is not None})
+    a = project.settings.augmentation
+    out = GeneratedFolder(project.models_dir / t.model, force=force)
+    out.check()  # before any work: never lose a user's changes, never train for nothing
+    base_path = find_base(t.base)
+    base = load_base(base_path)
+    check_base_fits(base, project, t.base)
+    started = time.time()
+    seed_everything(t.seed)
+    minmax = base.minmax if t.minmax == "base" else None
+    speeds = SPEEDS if a.speed > 0 else ()
+    data = project_data(project, minmax, progress=progress, speeds=speeds)
+    if minmax is None:
+        from ..frontend import MinMax
+
+        minmax = MinMax.fit(data.mfcc_train)
+        data = project_data(project, minmax, progress=progress, speeds=speeds)
+    labels = data.labels
+    for name in ("Train", "Validate"):
+        log(
+            f"{name}: {len(data.splits[name])} inputs "
+            + ", ".join(f"{lab} {n}" for lab, n in zip(labels, data.splits[name].counts(len(labels)), strict=True))
+        )
+    aux = auxiliary_features(a.auxiliary_source, project.root, project.settings.frontend, minmax, labels)
+    model = build_transfer_model(base, len(labels), t)
+    history, best_epoch, stopped = fit(model, data, aux, t, a, base.template, progress, log)
+    tflite = to_int8_tflite(model, data.splits["Train"].x, samples=300, seed=t.seed)
+    summary, matrices = evaluate(model, tflite, data, t.unk_threshold)
+    seconds = round(time.time() - started, 1)
+    in_scale, in_zero = input_quantisation(tflite)
+    model_info = {
+        "kwsgen_version": __version__,
+        "labels": labels,
+        "classes": {"0": "UNK", **{str(i + 1): lab for i, lab in enumerate(labels)}},
+        "unk_threshold": t.unk_threshold,
+        "base": t.base,
+        "template": base.template,
+        "input_shape": list(base.input_shape),
+        "input_quantisation": {"scale": in_scale, "zero_point": in_zero},
+        "frontend": project.settings.frontend.to_dict(),
+        "energy_filter": asdict(project.settings.energy_filter),
+        "minmax": minmax.to_dict(),
+    }
+    metrics = {
+        "model": t.model,
+        "summary": summary,
+        "confusion": {s: {k: m.to_dict() for k, m in v.items()} for s, v in matrices.items()},
+        "epochs_run": stopped,
+        "best_epoch": best_epoch,
+        "early_stopped": stopped < t.epochs + (t.fine_tune_epochs if t.unfreeze_blocks != 0 else 0),
+        "history": history,
+        "training": asdict(t),
+        "augmentation": asdict(a),
+        "auxiliary_inputs_available": len(aux),
+        "input_counts": {s: data.splits[s].counts(len(labels)) for s in SETS},
+        "parameters": {
+            "total": int(model.count_params()),
+            "trainable": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        },
+        "int8_tflite_bytes": len(tflite),
+        "seconds": seconds,
+    }
+    keras_bytes = _keras_bytes(model)
+    out.write_bytes("model.keras", keras_bytes)
+    out.write_bytes("model.tflite", tflite)
+    out.write_text("model.json", json.dumps(model_info, indent=1) + "\n")
+    out.write_text("metrics.json", json.dumps(metrics, indent=1) + "\n")
+    report_mod.write_outputs(out, metrics, matrices, t)
+    out.finish()
+    return TrainResult(out.root, metrics)
+
+
+def _keras_bytes(model) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def load_trained(project: Project, name: str) -> tuple[dict, bytes, Path]:
+    """A trained model's model.json and int8 TFLite, with clear errors for what is missing."""
+    folder = project.models_dir / name
+    if not (folder / "model.tflite").is_file() or not (folder / "model.json").is_file():
+        have = (
+            sorted(p.name for p in project.models_dir.iterdir() if (p / "model.tflite").is_file())
+            if project.models_dir.is_dir()
+            else []
+        )
+        raise KwsgenError(
+            f"no trained model {name!r} (kwsgen train makes one); trained: {', '.join(have) or 'none'}", project.root
+        )
+    try:
+        info = json.loads((folder / "model.json").read_text())
+        info["labels"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KwsgenError(f"model.json is damaged ({exc}); train again", folder) from None
+    return info, (folder / "model.tflite").read_bytes(), folder
+
+
+def test_project(project: Project, name: str | None = None, progress: bool = True) -> dict:
+    """Evaluate a trained model on the project's Test set; writes test_* tables beside it."""
+    from ..frontend import MinMax
+    from . import report as report_mod
+    from .quantize import output_quantisation
+
+    name = name or project.settings.training.model
+    info, tflite, folder = load_trained(project, name)
+    fe = project.settings.frontend
+    if list(info.get("input_shape", [])) != [fe.cascade_len, fe.n_coeffs] or info.get("frontend") != fe.to_dict():
+        raise KwsgenError(
+            f"model {name!r} was trained with another front end than this project's [frontend] "
+            "(its inputs would not match); train it again",
+            folder,
+        )
+    if info["labels"] != project.labels:
+        raise KwsgenError(
+            f"model {name!r} was trained for labels {info['labels']}, the project now has "
+            f"{project.labels}; train it again",
+            folder,
+        )
+    minmax = MinMax(info["minmax"]["min"], info["minmax"]["max"])
+    data = project_data(project, minmax, progress=progress)
+    split = data.splits["Test"]
+    if not len(split):
+        raise KwsgenError(
+            "no Test segments: give some recordings (speakers not in Train or Validate) Set = Test in metadata.csv",
+            project.root,
+        )
+    from .quantize import int8_predict
+
+    scale, zero = output_quantisation(tflite)
+    cms: dict[str, Confusion] = {
+        "int8": Confusion.from_predictions(
+            data.labels,
+            split.y,
+            classify(int8_probabilities(int8_predict(tflite, split.x), scale, zero), info["unk_threshold"]),
+        )
+    }
+    if (folder / "model.keras").is_file():
+        model = tf().keras.models.load_model(folder / "model.keras", compile=False)
+        probs = model.predict(to_model_input(split.x), verbose=0, batch_size=256)
+        cms["float"] = Confusion.from_predictions(data.labels, split.y, classify(probs, info["unk_threshold"]))
+    out = GeneratedFolder(folder, update=True)
+    report_mod.write_confusions(out, {"Test": cms}, prefix="test_")
+    result = {
+        "model": name,
+        "inputs": len(split),
+        "int8_accuracy": round(cms["int8"].accuracy, 4),
+        "float_accuracy": round(cms["float"].accuracy, 4) if "float" in cms else None,
+        "confusion": {k: v.to_dict() for k, v in cms.items()},
+        "text": report_mod.confusion_text("Test", cms),
+    }
+    out.write_text("test_metrics.json", json.dumps({k: v for k, v in result.items() if k != "text"}, indent=1) + "\n")
+    out.finish()
+    return result

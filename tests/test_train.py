@@ -1,0 +1,261 @@
+"""kwsgen train and kwsgen test on a small slice of the example project: outputs, determinism,
+early stopping, every bad input, and the trained int8 model compiled to C, equal to TFLite Micro."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kwsgen.cli.main import main
+from kwsgen.errors import KwsgenError
+from kwsgen.project import Project, example_project_dir
+from kwsgen.train.transfer import train_project
+
+pytestmark = pytest.mark.slow
+
+FAST = {"epochs": 2, "fine_tune_epochs": 1, "early_stopping_patience": 0}
+
+
+def example_subset(dest: Path, speakers: dict[str, str]) -> Project:
+    """A copy of the example project with only some speakers (speaker -> Set) and the noise recordings."""
+    src = example_project_dir()
+    dest.mkdir(parents=True)
+    shutil.copy(src / "kwsgen.toml", dest / "kwsgen.toml")
+    with open(src / "metadata.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["speaker"] in speakers or r["speaker"] == "noise"]
+    for r in rows:
+        if r["speaker"] in speakers:
+            r["Set"] = speakers[r["speaker"]]
+        (dest / "recordings" / r["file"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src / "recordings" / r["file"], dest / "recordings" / r["file"])
+    with open(dest / "metadata.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    keep = {r["file"] for r in rows}
+    (dest / "sessions").mkdir(exist_ok=True)
+    with open(src / "sessions" / "Training Session.csv") as f:
+        seg_rows = [r for r in csv.DictReader(f) if r["file"] in keep]
+    with open(dest / "sessions" / "Training Session.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["file", "label", "start", "end"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(seg_rows)
+    return Project.open(dest)
+
+
+SMALL = {
+    "espeak-us-m1": "Train",
+    "espeak-gb-f2": "Train",
+    "flite-awb": "Train",
+    "festival-kal": "Train",
+    "espeak-rp-f4": "Validate",
+    "espeak-us-f5": "Test",
+}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("small")
+    project = example_subset(root / "p", SMALL)
+    result = train_project(project, progress=False, log=lambda *_: None, **FAST)
+    return project, result
+
+
+def test_train_writes_every_output(trained):
+    project, result = trained
+    folder = result.folder
+    assert folder == project.models_dir / "model"
+    for name in (
+        "model.keras",
+        "model.tflite",
+        "model.json",
+        "metrics.json",
+        "training_curves.png",
+        "report.html",
+        "confusion_train.txt",
+        "confusion_validate.txt",
+        "confusion_test.txt",
+        "confusion_train.png",
+        "confusion_validate.png",
+        "confusion_test.png",
+    ):
+        assert (folder / name).stat().st_size > 0, name
+    text = (folder / "confusion_test.txt").read_text()
+    assert "UNK" in text and "Support" in text and "Sens. %" in text and "Pos. pred. %" in text
+    assert "int8 model" in text and "float model" in text
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert set(metrics["summary"]) == {"Train", "Validate", "Test"}
+    assert [h["phase"] for h in metrics["history"]] == ["head", "head", "fine-tune"]
+    assert metrics["epochs_run"] == 3
+    info = json.loads((folder / "model.json").read_text())
+    assert info["classes"]["0"] == "UNK" and info["labels"] == project.labels
+    assert info["input_quantisation"] == {"scale": 1 / 128, "zero_point": 0}
+    html = (folder / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 4  # curves and three confusion matrices
+
+
+def test_same_seed_gives_the_same_model(trained, tmp_path):
+    project, result = trained
+    again = train_project(project, progress=False, log=lambda *_: None, model="again", **FAST)
+    assert (again.folder / "model.tflite").read_bytes() == (result.folder / "model.tflite").read_bytes()
+    other = train_project(project, progress=False, log=lambda *_: None, model="other", seed=2, **FAST)
+    assert (other.folder / "model.tflite").read_bytes() != (result.folder / "model.tflite").read_bytes()
+
+
+def test_trained_model_compiles_to_c_equal_to_tflite_micro(trained):
+    from kwsgen.codegen.emit import generate_c
+    from kwsgen.codegen.model import read_tflite
+    from kwsgen.codegen.verify import compare_traces, run_generated, tflm_run
+
+    _, result = trained
+    data = (result.folder / "model.tflite").read_bytes()
+    graph = read_tflite(data)
+    gen = generate_c(graph)
+    x = np.random.default_rng(0).integers(-128, 128, (3, gen.input_size)).astype(np.int8)
+    assert not compare_traces(graph, tflm_run(data, graph, x), run_generated(gen, x, "host", trace=True).traces)
+
+
+def test_early_stopping_stops_after_patience_good_epochs(trained):
+    project, _ = trained
+    result = train_project(
+        project,
+        progress=False,
+        log=lambda *_: None,
+        model="early",
+        epochs=6,
+        fine_tune_epochs=5,
+        early_stopping_threshold=0.0001,
+        early_stopping_patience=2,
+    )
+    m = result.metrics
+    assert [h["phase"] for h in m["history"]] == ["head", "head", "fine-tune", "fine-tune"] and m["early_stopped"]
+    losses = [h["validate_loss"] for h in m["history"]]
+    assert losses[m["best_epoch"] - 1] == min(losses)  # the kept epoch: lowest validation loss
+
+
+def test_kwsgen_test_writes_the_test_tables(trained, capsys):
+    project, _ = trained
+    assert main(["test", "-p", str(project.root)]) == 0
+    out = capsys.readouterr().out
+    assert "Test: int8" in out and "UNK" in out
+    folder = project.models_dir / "model"
+    assert (folder / "test_confusion_test.txt").exists() and (folder / "test_metrics.json").exists()
+    assert main(["test", "-p", str(project.root), "--model", "nothing"]) == 1
+    assert "no trained model 'nothing'" in capsys.readouterr().err
+
+
+def test_a_changed_model_folder_is_not_overwritten_without_force(trained):
+    project, _ = trained
+    folder = project.models_dir / "mine"
+    train_project(project, progress=False, log=lambda *_: None, model="mine", **FAST)
+    (folder / "notes.txt").write_text("my notes")
+    with pytest.raises(KwsgenError, match="notes.txt.*--force"):
+        train_project(project, progress=False, log=lambda *_: None, model="mine", **FAST)
+    assert (folder / "notes.txt").read_text() == "my notes"
+    train_project(project, force=True, progress=False, log=lambda *_: None, model="mine", **FAST)
+
+
+def test_the_head_trains_first_then_the_last_blocks_unfreeze():
+    from kwsgen.project.settings import TrainingSection
+    from kwsgen.train.basemodel import find_base, load_base
+    from kwsgen.train.transfer import build_transfer_model, fine_tune_layers
+
+    base = load_base(find_base("kws25k"))
+
+    def trainable(n):
+        model = build_transfer_model(base, 5, TrainingSection())
+        if n is not None:
+            fine_tune_layers(model, base.template, n)
+        return {layer.name for layer in model.layers if layer.trainable and layer.weights}
+
+    head, last, everything = trainable(None), trainable(1), trainable(-1)
+    assert head == {"head_dense1", "head_bn1", "classes"}
+    assert last - head == {"dw4", "pw4"}  # batch normalisation stays frozen
+    assert everything - head == {"conv0", "dw1", "pw1", "dw2", "pw2", "dw3", "pw3", "dw4", "pw4"}
+
+
+def test_resampling_balances_every_epoch():
+    from kwsgen.train.dataset import SplitData
+    from kwsgen.train.transfer import resample_balanced
+
+    split = SplitData(np.zeros((13, 49, 23), np.int8), np.array([0] * 10 + [1] * 3))
+    _, y = resample_balanced(split, 2, 100, np.random.default_rng(0))
+    assert np.bincount(y).tolist() == [3, 3]
+    _, y = resample_balanced(split, 2, 2, np.random.default_rng(0))
+    assert np.bincount(y).tolist() == [2, 2]
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _error(project: Project, **kw) -> str:
+    with pytest.raises(KwsgenError) as err:
+        train_project(project, progress=False, log=lambda *_: None, **FAST, **kw)
+    return str(err.value)
+
+
+def test_a_label_without_data(tmp_path):
+    project = example_subset(tmp_path / "p", SMALL)
+    toml = (project.root / "kwsgen.toml").read_text().replace('"Unknown"]', '"Unknown", "maybe"]')
+    (project.root / "kwsgen.toml").write_text(toml)
+    assert "label 'maybe' has no usable Train segments" in _error(Project.open(project.root))
+
+
+def test_only_one_class(tmp_path):
+    project = example_subset(tmp_path / "p", SMALL)
+    session = project.load_session("Training Session")
+    session.segments = [s for s in session.segments if s.label == "yes"]
+    project.save_session(session)
+    assert "at least two labels" in _error(project)
+
+
+def test_all_segments_too_short(tmp_path):
+    project = example_subset(tmp_path / "p", SMALL)
+    toml = (project.root / "kwsgen.toml").read_text().replace("min_length = 16000", "min_length = 19999")
+    (project.root / "kwsgen.toml").write_text(toml)
+    session = project.load_session("Training Session")
+    from kwsgen.project import Segment
+
+    session.segments = [Segment(s.file, s.start, s.start + 17000, s.label) for s in session.segments]
+    project = Project.open(project.root)
+    project.save_session(session)
+    assert "all" in _error(project) and "shorter than min_length" in _error(project)
+
+
+def test_no_validate_set_says_what_to_do(tmp_path):
+    project = example_subset(tmp_path / "p", {k: "Train" if v == "Validate" else v for k, v in SMALL.items()})
+    md = project.load_metadata()
+    for file in md.rows:
+        if md.get(file, "Set") == "Validate":
+            md.set(file, {"Set": "Train"})
+    project.save_metadata(md)
+    message = _error(project)
+    assert "no Validate segments" in message and "Set = Validate" in message
+
+
+def test_missing_and_corrupted_base_models(tmp_path):
+    project = example_subset(tmp_path / "p", SMALL)
+    assert "no base model 'kws99k'" in _error(project, base="kws99k")
+    from kwsgen.train.basemodel import find_base
+
+    broken = tmp_path / "broken"
+    shutil.copytree(find_base("kws25k"), broken)
+    data = bytearray((broken / "weights.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (broken / "weights.npz").write_bytes(bytes(data))
+    assert "corrupted or edited" in _error(project, base=str(broken))
+    (broken / "base.json").unlink()
+    assert "not a base model" in _error(project, base=str(broken))
+
+
+def test_front_end_that_does_not_match_the_base(tmp_path):
+    project = example_subset(tmp_path / "p", SMALL)
+    toml = (project.root / "kwsgen.toml").read_text().replace("n_coeffs = 23", "n_coeffs = 16")
+    (project.root / "kwsgen.toml").write_text(toml)
+    message = _error(Project.open(project.root))
+    assert "takes 49x23 inputs but this project's [frontend] gives 49x16" in message
