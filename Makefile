@@ -11,8 +11,13 @@ $(STAMP): pyproject.toml host_tools/setup.sh
 	bash host_tools/setup.sh $(VENV)
 	touch $@
 
+# The main job on the shipped example project: features, training, int8 C checked against TFLite Micro.
 demo: setup
+	rm -rf build/demo
 	$(BIN)/kwsgen features kwsgen/data/yes.flac --check --out build/demo/yes_mfcc.npy
+	$(BIN)/kwsgen init build/demo/project --example
+	$(BIN)/kwsgen train -p build/demo/project
+	$(BIN)/kwsgen export-c build/demo/project/models/model/model.tflite --out build/demo/model_c --board nano33 --check 16
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -10,7 +10,7 @@ import pytest
 
 from kwsgen.codegen.emit import export_c, generate_c
 from kwsgen.codegen.model import read_tflite
-from kwsgen.codegen.verify import compare_traces, run_generated, tflm_run
+from kwsgen.codegen.verify import compare_traces, probe_inputs, run_generated, tflm_run
 from kwsgen.errors import KwsgenError
 
 from . import nn_models
@@ -80,13 +80,6 @@ def model_bytes(name: str) -> bytes:
     }
     model, scale = builders[name]()
     return nn_models.quantize(model, nn_models.representative(model, scale=scale))
-
-
-def probe_inputs(size: int, n_random: int = 3, seed: int = 0) -> np.ndarray:
-    """Random inputs plus the extremes: all -128, all 127, alternating."""
-    rng = np.random.default_rng(seed)
-    extremes = [np.full(size, -128), np.full(size, 127), np.resize([-128, 127], size), np.zeros(size)]
-    return np.concatenate([np.stack(extremes), rng.integers(-128, 128, (n_random, size))]).astype(np.int8)
 
 
 def check_against_tflm(name: str, engine: str, **kwargs) -> None:
@@ -339,3 +332,28 @@ def test_corrupted_and_foreign_files_are_refused(tmp_path):
         read_tflite(tmp_path / "x.tflite")
     with pytest.raises(KwsgenError, match="model file not found"):
         read_tflite(tmp_path / "missing.tflite")
+
+
+def test_export_c_check_compares_every_tensor_with_tflite_micro(tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    from kwsgen.codegen.verify import check_against_tflm
+
+    model = tmp_path / "model.tflite"
+    model.write_bytes(model_bytes("pools_and_dense"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwsgen", "export-c", str(model), "--out", str(tmp_path / "c"), "--check", "3"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"host \(ASan, UBSan\): all \d+ tensors of 7 inputs identical to TFLite Micro", proc.stdout)
+    # The check can fail: one changed weight is found, and named.
+    graph = read_tflite(model)
+    gen = generate_c(graph)
+    first = re.search(r"static const int32_t op(\d+)_bias\[\d+\] = \{\s*(-?\d+)", gen.source)
+    gen.source = gen.source[: first.start(2)] + str(int(first[2]) + 5000) + gen.source[first.end(2) :]
+    [result] = check_against_tflm(model.read_bytes(), graph, gen, ["host"], probe_inputs(gen.input_size, 2))
+    assert result.mismatches and result.mismatches[0].op_index == int(first[1])

@@ -35,7 +35,7 @@ def pretrain(
     """Pretrain a base model on real speech, split by speaker, and write its model card.
 
     Every clip is augmented each epoch (time shift, gain, speed, background
-    noise at 0-20 dB SNR) and the best epoch on validation speakers is kept;
+    noise at 0-20 dB SNR) and the final weights are kept (the learning rate decays to almost nothing);
     the card reports accuracy on held-out speakers, float and int8.
     """
     from ..train.pretrain import PretrainConfig

@@ -161,3 +161,36 @@ def compare_traces(
             if diff.any():
                 bad.append(Mismatch(i, op.index, op.op, int((diff > 0).sum()), int(diff.max())))
     return bad
+
+
+def probe_inputs(size: int, n_random: int = 3, seed: int = 0) -> np.ndarray:
+    """The extremes (all -128, all 127, alternating, all zero) and `n_random` uniform random inputs.
+
+    The extremes saturate every accumulator path a real input can reach;
+    random inputs exercise every weight.
+    """
+    rng = np.random.default_rng(seed)
+    extremes = [np.full(size, -128), np.full(size, 127), np.resize([-128, 127], size), np.zeros(size)]
+    return np.concatenate([np.stack(extremes), rng.integers(-128, 128, (n_random, size))]).astype(np.int8)
+
+
+@dataclass
+class CheckResult:
+    engine: str
+    inputs: int
+    tensors: int
+    mismatches: list[Mismatch]
+
+
+def check_against_tflm(
+    model: bytes, graph: Graph, gen: GeneratedModel, engines: list[str], inputs: np.ndarray, *, sanitize: bool = False
+) -> list[CheckResult]:
+    """Run `inputs` through TFLite Micro and through the generated C on each engine; compare every tensor."""
+    expected = tflm_run(model, graph, inputs)
+    results = []
+    for engine in engines:
+        kwargs = {"sanitize": sanitize} if engine == "host" else {}
+        got = run_generated(gen, inputs, engine, trace=True, **kwargs)
+        mismatches = compare_traces(graph, expected, got.traces)
+        results.append(CheckResult(engine, len(inputs), len(inputs) * len(graph.operators), mismatches))
+    return results

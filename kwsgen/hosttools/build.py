@@ -63,6 +63,11 @@ def qemu_arm() -> str:
     return find_tool(["qemu-system-arm"], "QEMU for Arm", f"install it: {APT_HINT}")
 
 
+def have_m4_toolchain() -> bool:
+    """Whether the Arm cross compiler and QEMU are installed, for the optional Cortex-M4 checks."""
+    return all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+
+
 @functools.lru_cache(maxsize=8)
 def compiler_version(cc: str) -> str:
     try:

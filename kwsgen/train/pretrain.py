@@ -48,7 +48,7 @@ class PretrainConfig:
     learning_rate: float = 0.002
     per_class: int = 400  # training inputs per class and epoch, drawn with replacement
     held_out_percent: int = 30
-    validate_percent: int = 10  # of the pretraining speakers, for choosing the best epoch
+    validate_percent: int = 10  # of the pretraining speakers, for watching progress and calibrating int8
     label_smoothing: float = 0.1
     seed: int = 1
     feature_rates: dict[str, float] = field(

@@ -1,15 +1,17 @@
 """kwsgen train: transfer learning from a pretrained base model, then int8 quantisation and evaluation.
 
-The base model's convolutional core is kept (frozen, or with its last N
-blocks trainable) and a new head is trained on the project's Train segments:
-one Dense -> BatchNorm -> ReLU -> Dropout per entry of dense_layers, then a
-softmax over the project's labels. Every epoch the Train inputs are
-resampled with replacement to min(max_train_per_label, smallest label) per
-label, copies augmented in int8 feature space are added, and auxiliary
-Unknown inputs too. Training stops after early_stopping_patience consecutive
-epochs at or above early_stopping_threshold on Validate, and the best epoch's
-weights are restored. The result is quantised to a full-int8 TFLite model
-with int8 input and output, and both are evaluated on every Set.
+The base model's convolutional core is kept and a new head is trained on the
+project's Train segments: one Dense -> BatchNorm -> ReLU -> Dropout per entry
+of dense_layers, then a softmax over the project's labels. Training has two
+phases: the head alone with the core frozen, then (unless unfreeze_blocks is
+0) the last N core blocks too, at a lower learning rate, with the core's batch
+norm statistics still frozen. Every epoch the Train inputs are resampled with
+replacement to min(max_train_per_label, smallest label) per label, copies
+augmented in int8 feature space are added, and auxiliary Unknown inputs too.
+Each phase stops after early_stopping_patience consecutive epochs at or above
+early_stopping_threshold on Validate, and the weights of the epoch with the
+lowest Validate loss are restored. The result is quantised to a full-int8
+TFLite model with int8 input and output, and both are evaluated on every Set.
 """
 
 from __future__ import annotations
