@@ -91,6 +91,19 @@ class AugmentationSection:
     )
 
 
+@dataclass(frozen=True)
+class DeviceSection:
+    mode: str = doc(
+        "filter: classify when the energy filter asks, and report every classification; "
+        "continuous: classify every `every` hops and report each keyword once",
+        "filter",
+    )
+    every: int = doc("continuous mode: hops between classifications", 4)
+    average: int = doc("continuous mode: the outputs of this many classifications are averaged", 3)
+    suppress: int = doc("continuous mode: hops after a detection in which no other is reported (50: one second)", 50)
+    model_number: int = doc("the ModelNumber of every result line (SensiML Open Gateway)", 0)
+
+
 SECTION_TYPES: dict[str, type] = {
     "project": ProjectSection,
     "segments": SegmentsSection,
@@ -99,6 +112,7 @@ SECTION_TYPES: dict[str, type] = {
     "autolabel": AutolabelSection,
     "training": TrainingSection,
     "augmentation": AugmentationSection,
+    "device": DeviceSection,
 }
 
 SECTION_TITLES = {
@@ -109,6 +123,7 @@ SECTION_TITLES = {
     "autolabel": "kwsgen label auto: finding utterances by energy",
     "training": "kwsgen train: transfer learning from a base model pretrained on real speech",
     "augmentation": "kwsgen train: augmentation in int8 feature space, each a share of the training inputs per epoch",
+    "device": "kwsgen build: what the firmware reports",
 }
 
 FRONTEND_DOCS = {
@@ -150,6 +165,7 @@ class ProjectSettings:
     autolabel: AutolabelSection = field(default_factory=AutolabelSection)
     training: TrainingSection = field(default_factory=TrainingSection)
     augmentation: AugmentationSection = field(default_factory=AugmentationSection)
+    device: DeviceSection = field(default_factory=DeviceSection)
 
     @property
     def labels(self) -> list[str]:
@@ -170,6 +186,13 @@ class ProjectSettings:
         if self.project.sample_rate != 16000:
             raise ConfigError("[project] sample_rate must be 16000")
         self._validate_training()
+        d = self.device
+        if d.mode not in ("filter", "continuous"):
+            raise ConfigError("[device] mode must be filter or continuous")
+        if not (1 <= d.every <= 1000 and 1 <= d.average <= 50 and 0 <= d.suppress <= 100000):
+            raise ConfigError("[device] every must be 1..1000, average 1..50 and suppress 0..100000")
+        if not 0 <= d.model_number <= 65535:
+            raise ConfigError("[device] model_number must be 0..65535")
         return self
 
     def _validate_training(self) -> None:

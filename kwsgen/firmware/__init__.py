@@ -1,0 +1,1 @@
+"""Firmware generation: the application runtime, board projects and the engines that run them."""

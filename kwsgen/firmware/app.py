@@ -1,0 +1,225 @@
+"""The firmware application: what a trained model and a project's settings make of the C runtime.
+
+`FirmwareSpec` gathers everything the device needs (labels, UNK threshold,
+front end, energy filter, Min/Max scaling, the int8 model, the [device]
+mode). `core_files` renders the portable core every board project shares:
+the runtime, the front end's tables, the compiled model and the application
+configuration, as one flat folder of C files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..codegen.emit import generate_c, runtime_files
+from ..codegen.model import Graph, read_tflite
+from ..errors import KwsgenError
+from ..frontend import MinMax
+from ..frontend.cgen import config_header, tables_source
+from ..frontend.config import EnergyFilterConfig, FrontendConfig
+from ..project import UNKNOWN, Project
+from ..project.settings import DeviceSection
+from ..resources import resource_dir, runtime_dir
+
+FRONTEND_FILES = (
+    "kws_fixed.h",
+    "kws_dsp.h",
+    "kws_fft.h",
+    "kws_fft.c",
+    "kws_mfcc.h",
+    "kws_mfcc.c",
+    "kws_fe_tables.h",
+    "kws_scale.h",
+    "kws_scale.c",
+    "kws_energy_filter.h",
+    "kws_energy_filter.c",
+    "kws_frontend.h",
+    "kws_frontend.c",
+    "kws_pipeline.h",
+    "kws_pipeline.c",
+)
+MODEL_PREFIX = "kws_model"
+# TFLite's int8 softmax always outputs probability (q + 128) / 256; kwsgen's input is features / 128.
+OUTPUT_QUANTISATION = (1 / 256, -128)
+INPUT_QUANTISATION = (1 / 128, 0)
+
+
+@dataclass
+class FirmwareSpec:
+    model_name: str
+    labels: list[str]
+    unk_threshold: float
+    frontend: FrontendConfig
+    energy_filter: EnergyFilterConfig
+    minmax: MinMax
+    device: DeviceSection
+    tflite: bytes
+    graph: Graph
+
+    @property
+    def unk_min(self) -> int:
+        """Smallest q + 128 whose probability (q + 128) / 256 is not below the threshold."""
+        return math.ceil(self.unk_threshold * 256)
+
+    @property
+    def unknown_class(self) -> int:
+        return self.labels.index(UNKNOWN) + 1 if UNKNOWN in self.labels else 0
+
+    @property
+    def continuous(self) -> bool:
+        return self.device.mode == "continuous"
+
+    def class_label(self, classification: int) -> str:
+        return "UNK" if classification == 0 else self.labels[classification - 1]
+
+
+def load_spec(project: Project, model: str | None = None) -> FirmwareSpec:
+    """The firmware for a trained model of `project`, with clear errors when they no longer match."""
+    from ..train.transfer import load_trained
+
+    name = model or project.settings.training.model
+    info, tflite, folder = load_trained(project, name)
+    fe = project.settings.frontend
+    if info.get("frontend") != fe.to_dict():
+        raise KwsgenError(
+            f"model {name!r} was trained with another [frontend] than the project's now; train it again", folder
+        )
+    if info["labels"] != project.labels:
+        raise KwsgenError(
+            f"model {name!r} was trained for labels {info['labels']}, the project now has {project.labels}; "
+            "train it again",
+            folder,
+        )
+    graph = read_tflite(tflite, str(folder / "model.tflite"))
+    check_model_fits(graph, fe, len(project.labels), folder / "model.tflite")
+    try:
+        minmax = MinMax(info["minmax"]["min"], info["minmax"]["max"])
+    except (KeyError, TypeError) as exc:
+        raise KwsgenError(f"model.json has no usable minmax ({exc}); train again", folder) from None
+    return FirmwareSpec(
+        model_name=name,
+        labels=list(info["labels"]),
+        unk_threshold=float(info["unk_threshold"]),
+        frontend=fe,
+        energy_filter=project.settings.energy_filter,
+        minmax=minmax,
+        device=project.settings.device,
+        tflite=tflite,
+        graph=graph,
+    )
+
+
+def check_model_fits(graph: Graph, fe: FrontendConfig, n_labels: int, where: Path) -> None:
+    inp, out = graph.tensor(graph.inputs[0]), graph.tensor(graph.outputs[0])
+    if inp.size != fe.cascade_len * fe.n_coeffs:
+        raise KwsgenError(
+            f"the model takes {inp.size} inputs, the front end gives {fe.cascade_len} x {fe.n_coeffs}; train again",
+            where,
+        )
+    if out.size != n_labels:
+        raise KwsgenError(f"the model has {out.size} outputs for {n_labels} labels; train again", where)
+    for what, tensor, (scale, zero) in (("input", inp, INPUT_QUANTISATION), ("output", out, OUTPUT_QUANTISATION)):
+        if tensor.zero_point != zero or not math.isclose(tensor.scale, scale, rel_tol=1e-6):
+            raise KwsgenError(
+                f"the model's {what} quantisation is scale {tensor.scale:g}, zero point {tensor.zero_point}; "
+                f"kwsgen firmware needs {scale:g} and {zero} (models from kwsgen train have them)",
+                where,
+            )
+
+
+# ---- labels in C ---------------------------------------------------------------------------------
+
+
+def json_label(label: str) -> str:
+    """The label as it appears between the quotes of a JSON line: ASCII, escaped."""
+    return json.dumps(label, ensure_ascii=True)[1:-1]
+
+
+def c_string(text: str) -> str:
+    """A C string literal holding `text` (ASCII): quotes, backslashes and '?' (trigraphs) escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("?", "\\?") + '"'
+
+
+def class_macros(labels: list[str]) -> list[dict]:
+    """KWS_CLASS_<NAME> for UNK and each label: valid C identifiers, unique, with the label in a safe comment."""
+    used: set[str] = set()
+    macros = []
+    for number, label in enumerate(["UNK", *labels]):
+        stem = re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_").upper() or "LABEL"
+        macro = f"KWS_CLASS_{stem}"
+        while macro in used:
+            macro = f"KWS_CLASS_{stem}_{number}"
+        used.add(macro)
+        comment = json_label(label).replace("*/", "* /")
+        macros.append({"macro": macro, "number": number, "comment": comment})
+    return macros
+
+
+# ---- the shared core ----------------------------------------------------------------------------
+
+
+def _env(folder: str):
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    return Environment(
+        loader=FileSystemLoader(str(resource_dir("firmware_templates") / folder)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def app_config_files(spec: FirmwareSpec) -> dict[str, str]:
+    labels = [json_label(s) for s in ["UNK", *spec.labels]]
+    context = {
+        "version": __version__,
+        "model_name": spec.model_name.replace("*/", "* /"),
+        "model_number": spec.device.model_number,
+        "labels": spec.labels,
+        "unk_threshold": spec.unk_threshold,
+        "unk_min": spec.unk_min,
+        "unknown_class": spec.unknown_class,
+        "continuous": spec.continuous,
+        "every": spec.device.every,
+        "average": spec.device.average,
+        "suppress": spec.device.suppress,
+        "label_max": max(len(s) for s in labels),
+        "class_macros": class_macros(spec.labels),
+        "label_literals": [c_string(s) for s in labels],
+        "minmax_min": [int(v) for v in spec.minmax.min],
+        "minmax_max": [int(v) for v in spec.minmax.max],
+    }
+    env = _env("app")
+    return {
+        "kws_app_config.h": env.get_template("kws_app_config.h.j2").render(**context),
+        "kws_app_config.c": env.get_template("kws_app_config.c.j2").render(**context),
+    }
+
+
+def _flat(text: str) -> str:
+    """Kernel sources include ../kws_fixed.h; in a flat folder it is beside them."""
+    return text.replace('#include "../', '#include "')
+
+
+def core_files(spec: FirmwareSpec) -> dict[str, str]:
+    """Every C file of the portable core, by file name: one flat folder any build system can compile."""
+    rt = runtime_dir()
+    files = {name: _flat((rt / name).read_text()) for name in FRONTEND_FILES}
+    files["kws_fe_config.h"] = config_header(spec.frontend, spec.energy_filter)
+    files["kws_fe_tables.c"] = tables_source(spec.frontend)
+    for path in runtime_files():
+        files[path.name] = _flat(path.read_text())
+    nn = rt / "nn"
+    for path in sorted(nn.glob("kws_nn_*.c")):
+        files[path.name] = _flat(path.read_text())
+    model = generate_c(spec.graph, MODEL_PREFIX, source_name=f"models/{spec.model_name}/model.tflite")
+    files[f"{MODEL_PREFIX}.h"] = model.header
+    files[f"{MODEL_PREFIX}.c"] = model.source
+    files.update(app_config_files(spec))
+    return files

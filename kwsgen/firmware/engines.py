@@ -1,0 +1,132 @@
+"""Run the firmware on audio: `python` (simulation), `host` (the host board's binary), `qemu` (Cortex-M4).
+
+The host and QEMU engines compile the same files `kwsgen build` writes for the
+host and qemu boards, from a content-addressed cache folder, so what is tested
+is what is shipped.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import KwsgenError, ToolchainError
+from ..fsutil import atomic_write_text
+from ..hosttools.build import (
+    HOST_CFLAGS,
+    M4_CFLAGS,
+    SANITIZE_CFLAGS,
+    BuildSpec,
+    _digest,
+    arm_gcc,
+    build,
+    cache_root,
+    host_cc,
+    m4_link_flags,
+)
+from ..resources import host_tools_dir, resource_dir
+from .app import FirmwareSpec, core_files
+
+ENGINES = ("python", "host", "qemu")
+
+
+def board_sources(board: str) -> Path:
+    return resource_dir("firmware_templates") / "boards" / board
+
+
+def core_dir(spec: FirmwareSpec) -> Path:
+    """A cache folder holding the core's files for this spec."""
+    files = core_files(spec)
+    digest = _digest([name.encode() + b"\0" + text.encode() for name, text in sorted(files.items())])
+    out = cache_root() / f"core-{digest}"
+    if not (out / ".complete").exists():
+        for name, text in files.items():
+            atomic_write_text(out / name, text)
+        atomic_write_text(out / ".complete", "")
+    return out
+
+
+def build_host_firmware(spec: FirmwareSpec, sanitize: bool = False) -> Path:
+    core = core_dir(spec)
+    flags = HOST_CFLAGS + (SANITIZE_CFLAGS if sanitize else ())
+    bs = BuildSpec(
+        cc=host_cc(),
+        sources=(*sorted(core.glob("*.c")), board_sources("host") / "main.c"),
+        include_dirs=(core,),
+        flags=flags,
+        link_flags=SANITIZE_CFLAGS if sanitize else (),
+        output_name="kws_host",
+    )
+    return build(bs, "fw-host-asan" if sanitize else "fw-host")
+
+
+def build_qemu_firmware(spec: FirmwareSpec, dsp: bool = True) -> Path:
+    core = core_dir(spec)
+    m4 = host_tools_dir() / "m4"
+    bs = BuildSpec(
+        cc=arm_gcc(),
+        sources=(*sorted(core.glob("*.c")), board_sources("qemu") / "main.c", m4 / "semihost.c", m4 / "startup.c"),
+        include_dirs=(core, m4),
+        flags=(*M4_CFLAGS, f"-DKWS_USE_DSP={int(dsp)}"),
+        link_flags=m4_link_flags(),
+        output_name="kws_qemu.elf",
+        extra_inputs=(m4 / "mps2_an386.ld",),
+    )
+    return build(bs, "fw-qemu" if dsp else "fw-qemu-portable")
+
+
+@dataclass
+class EngineRun:
+    lines: list[str]
+    hop_instructions: list[int] = field(default_factory=list)  # qemu with count: per hop
+    hop_inferences: list[int] = field(default_factory=list)  # qemu with count: inferences run in each hop
+
+
+def run_python(spec: FirmwareSpec, audio: np.ndarray) -> EngineRun:
+    from .simulate import simulate
+
+    return EngineRun([r.line(spec) for r in simulate(spec, audio)])
+
+
+def run_host(spec: FirmwareSpec, audio: np.ndarray, chunk: int = 512, sanitize: bool = False) -> EngineRun:
+    exe = build_host_firmware(spec, sanitize=sanitize)
+    proc = subprocess.run(
+        [str(exe), str(chunk)], input=np.asarray(audio, "<i2").tobytes(), capture_output=True, timeout=600
+    )
+    if proc.returncode != 0:
+        raise ToolchainError(f"the host firmware failed (exit {proc.returncode}): {proc.stderr.decode()[:500]}")
+    return EngineRun(proc.stdout.decode().splitlines())
+
+
+def run_qemu(spec: FirmwareSpec, audio: np.ndarray, count: bool = False, dsp: bool = True) -> EngineRun:
+    from ..hosttools.qemu import run_m4
+
+    elf = build_qemu_firmware(spec, dsp=dsp)
+    with tempfile.TemporaryDirectory(prefix="kwsgen-fw-") as tmp:
+        work = Path(tmp)
+        (work / "audio.raw").write_bytes(np.asarray(audio, "<i2").tobytes())
+        result = run_m4(elf, ["audio.raw", "lines.txt", "flags.bin"], work, count=count)
+        if result.returncode != 0:
+            raise ToolchainError(f"the Cortex-M4 firmware failed (exit {result.returncode}): {result.output[:500]}")
+        lines = (work / "lines.txt").read_text().splitlines()
+        flags = list((work / "flags.bin").read_bytes())
+    run = EngineRun(lines)
+    if count:
+        marks = result.marks
+        run.hop_instructions = [b - a for a, b in zip(marks[:-1], marks[1:], strict=True)]
+        run.hop_inferences = flags
+    return run
+
+
+def run_engine(engine: str, spec: FirmwareSpec, audio: np.ndarray, **kwargs) -> EngineRun:
+    if engine == "python":
+        return run_python(spec, audio)
+    if engine == "host":
+        return run_host(spec, audio, **kwargs)
+    if engine == "qemu":
+        return run_qemu(spec, audio, **kwargs)
+    raise KwsgenError(f"unknown engine {engine!r}; the engines are: {', '.join(ENGINES)}")

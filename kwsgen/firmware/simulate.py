@@ -1,0 +1,85 @@
+"""The firmware's results computed in Python: the reference front end, TFLite Micro, the same integer rules.
+
+This is `kwsgen run --engine python`. It mirrors firmware_templates/runtime/
+kws_pipeline.c step for step, so the C on any board must print the same lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..frontend.stream import stream_hops
+from .app import FirmwareSpec
+
+
+@dataclass(frozen=True)
+class Result:
+    frame: int
+    sample: int
+    classification: int  # 0: UNK; 1..K: the labels in model order
+    score: int  # hundredths
+
+    def line(self, spec: FirmwareSpec) -> str:
+        from .app import json_label
+
+        return (
+            f'{{"ModelNumber":{spec.device.model_number},"Classification":{self.classification},'
+            f'"label":"{json_label(spec.class_label(self.classification))}",'
+            f'"score":{self.score // 100}.{self.score % 100:02d},"sample":{self.sample}}}'
+        )
+
+
+def _score(total: int, n: int) -> int:
+    """total / (256 n) in hundredths, rounded half up, as kws_pipeline.c's report()."""
+    return (total * 100 + n * 128) // (n * 256)
+
+
+def model_outputs(spec: FirmwareSpec, inputs: np.ndarray) -> np.ndarray:
+    """int8 outputs of the model for each [cascade_len, n_coeffs] input, from TFLite Micro."""
+    from ..codegen.verify import tflm_interpreter
+
+    if len(inputs) == 0:
+        return np.zeros((0, len(spec.labels)), np.int8)
+    interp = tflm_interpreter(spec.tflite, preserve=False)
+    shape = spec.graph.tensor(spec.graph.inputs[0]).shape
+    out = np.empty((len(inputs), len(spec.labels)), np.int8)
+    for i, x in enumerate(inputs):
+        interp.set_input(np.asarray(x, np.int8).reshape(shape), 0)
+        interp.invoke()
+        out[i] = np.asarray(interp.get_output(0)).reshape(-1)
+    return out
+
+
+def simulate(spec: FirmwareSpec, audio: np.ndarray) -> list[Result]:
+    """The results the firmware reports for `audio` (int16, from reset)."""
+    filt = replace(spec.energy_filter, enabled=False) if spec.continuous else spec.energy_filter
+    hops = stream_hops(np.asarray(audio, np.int16), spec.frontend, filt, spec.minmax)
+    cl = spec.frontend.cascade_len
+    if spec.continuous:
+        frames = [int(f) for f in hops["frame"][hops["cascade_ready"] == 1] if (f - (cl - 1)) % spec.device.every == 0]
+    else:
+        frames = [int(f) for f in hops["frame"][hops["classify"] == 1]]
+    features = hops["features"]
+    outputs = model_outputs(spec, np.stack([features[f - cl + 1 : f + 1] for f in frames]) if frames else [])
+    probs = outputs.astype(np.int64) + 128
+    window, hop = spec.frontend.window_size, spec.frontend.hop_size
+    results: list[Result] = []
+    quiet_until, history = 0, []
+    for frame, p in zip(frames, probs, strict=True):
+        sample = frame * hop + window - 1
+        if not spec.continuous:
+            top = int(np.argmax(p))
+            cls = top + 1 if p[top] >= spec.unk_min else 0
+            results.append(Result(frame, sample, cls, _score(int(p[top]), 1)))
+            continue
+        history = (history + [p])[-spec.device.average :]
+        sums = np.sum(history, axis=0)
+        top = int(np.argmax(sums))
+        n = len(history)
+        if top + 1 == spec.unknown_class or sums[top] < spec.unk_min * n or frame < quiet_until:
+            continue
+        quiet_until = frame + spec.device.suppress
+        results.append(Result(frame, sample, top + 1, _score(int(sums[top]), n)))
+    return results
