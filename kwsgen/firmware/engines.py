@@ -7,6 +7,7 @@ is what is shipped.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ def run_qemu(spec: FirmwareSpec, audio: np.ndarray, count: bool = False, dsp: bo
     run = EngineRun(lines)
     if count:
         marks = result.marks
-        run.hop_instructions = [b - a for a, b in zip(marks[:-1], marks[1:], strict=True)]
+        run.hop_instructions = [b - a for a, b in itertools.pairwise(marks)]
         run.hop_inferences = flags
     return run
 

@@ -74,7 +74,7 @@ def simulate(spec: FirmwareSpec, audio: np.ndarray) -> list[Result]:
             cls = top + 1 if p[top] >= spec.unk_min else 0
             results.append(Result(frame, sample, cls, _score(int(p[top]), 1)))
             continue
-        history = (history + [p])[-spec.device.average :]
+        history = [*history, p][-spec.device.average :]
         sums = np.sum(history, axis=0)
         top = int(np.argmax(sums))
         n = len(history)
