@@ -31,6 +31,7 @@ class Board:
     usb_ids: tuple[str, ...]
     platformio: dict[str, str] = field(default_factory=dict)
     code_in_ram: bool = False
+    options: dict[str, object] = field(default_factory=dict)  # build options and their defaults (--option)
 
     @property
     def flash_bytes(self) -> int:
@@ -66,7 +67,7 @@ def _parse(path: Path) -> Board:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise KwsgenError(f"board definition is not valid TOML: {exc}", path) from None
-    optional = {"platformio", "code_in_ram"}
+    optional = {"platformio", "code_in_ram", "options"}
     required = {f: t for f, t in Board.__annotations__.items() if f not in optional}
     missing = sorted(set(required) - set(data))
     if missing:
@@ -84,6 +85,7 @@ def _parse(path: Path) -> Board:
         usb_ids=tuple(data["usb_ids"]),
         platformio=dict(data.get("platformio", {})),
         code_in_ram=bool(data.get("code_in_ram", False)),
+        options=dict(data.get("options", {})),
     )
 
 

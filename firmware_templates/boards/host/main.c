@@ -99,8 +99,16 @@ int main(int argc, char **argv)
             return 3;
         }
     } else {
-        memcpy(bytes, riff, got); /* raw PCM: these were samples */
-        pending = got;
+        /* Raw PCM: these were samples already. */
+        for (i = 0; i + 1 < got; i += 2) {
+            long v = (long)le16(riff + i);
+            chunk[i / 2] = (int16_t)(v >= 32768 ? v - 65536 : v);
+        }
+        kws_pipeline_process(&pipeline, chunk, got / 2);
+        pending = got % 2;
+        if (pending) {
+            bytes[0] = riff[got - 1];
+        }
     }
     for (;;) {
         size_t n = fread(bytes + pending, 1, 2 * step - pending, stdin) + pending;

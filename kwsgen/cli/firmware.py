@@ -1,0 +1,117 @@
+"""Firmware commands: build, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..errors import KwsgenError
+from .main import app, console
+
+
+def _spec(project_dir: Path, model: str | None):
+    from ..firmware.app import load_spec
+    from ..project import Project
+
+    project = Project.open(project_dir)
+    return project, load_spec(project, model)
+
+
+def _parse_options(options: list[str]) -> dict[str, str]:
+    parsed = {}
+    for item in options or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise KwsgenError(f"--option takes KEY=VALUE, not {item!r}")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+@app.command("build")
+def build_cmd(
+    board: str = typer.Option(..., "--board", "-b", help="The target board (kwsgen boards lists them)."),
+    project_dir: Path = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here)."),
+    model: str = typer.Option(None, "--model", "-m", help="Trained model (default: [training] model)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output folder (default: PROJECT/firmware/BOARD)."),
+    option: list[str] = typer.Option(None, "--option", help="A board option, KEY=VALUE (repeatable; see boards/)."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Also run the Test recordings through Python, the host and the Cortex-M4 firmware."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output folder even if files there changed."),
+) -> None:
+    """Generate a complete firmware project for BOARD from the project's trained model.
+
+    The project holds kwsgen's portable C core (front end, compiled int8
+    model, pipeline) and the board's glue. Prints the flash and RAM the core
+    needs against the board's limits, and the command to run next.
+    """
+    from ..boards import get_board
+    from ..firmware.build import render_board
+    from ..firmware.footprint import firmware_footprint
+
+    target = get_board(board)
+    project, spec = _spec(project_dir, model)
+    fp = firmware_footprint(spec)
+    if target.flash_kb:
+        target.check_fits(f"model {spec.model_name!r} on {target.name}", fp.flash, fp.ram)
+    out = out or project.root / "firmware" / target.name
+    files = render_board(spec, target, out, project.root, _parse_options(option), force=force)
+    console.print(f"wrote {len(files)} files to {out}")
+    how = "measured for Cortex-M4 with arm-none-eabi-gcc -O2" if fp.measured else "estimated"
+    limits = (
+        f" of {target.flash_bytes - target.reserved_flash_kb * 1024:,} / "
+        f"{target.ram_bytes - target.reserved_ram_kb * 1024:,} available"
+        if target.flash_kb
+        else ""
+    )
+    console.print(f"kwsgen core: flash {fp.flash:,} bytes, RAM {fp.ram:,} bytes{limits} ({how})")
+    if verify:
+        _verify(project, spec)
+    console.print(f"next: {NEXT[target.name].format(out=out)}")
+
+
+NEXT = {
+    "host": "cmake -S {out} -B {out}/build && cmake --build {out}/build && {out}/build/kws_host < recording.wav",
+    "qemu": "make -C {out} && kwsgen run recording.wav --engine qemu",
+    "nano33": "cd {out} && pio run -t upload && pio device monitor",
+    "esp32s3": "cd {out} && pio run -t upload && pio device monitor",
+}
+
+
+def _verify(project, spec) -> None:
+    from ..firmware.verify import verify_engines
+
+    report = verify_engines(project, spec, progress=True)
+    for line in report.summary_lines():
+        console.print(line)
+    if report.differences:
+        raise KwsgenError(f"the engines disagree: {report.differences[0]}")
+
+
+@app.command("run")
+def run_cmd(
+    audio: list[Path] = typer.Argument(..., help="Audio files (16 kHz mono 16-bit WAV or FLAC)."),
+    project_dir: Path = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here)."),
+    model: str = typer.Option(None, "--model", "-m", help="Trained model (default: [training] model)."),
+    engine: str = typer.Option("python", "--engine", "-e", help="python, host or qemu."),
+) -> None:
+    """Print the firmware's JSON lines for each audio file, as ENGINE computes them.
+
+    python simulates the firmware (reference front end, TFLite Micro); host
+    runs the host build of the firmware; qemu runs the Cortex-M4 build under
+    QEMU. All three print the same lines. Each file starts from reset.
+    """
+    from ..audio import read_audio
+    from ..firmware.engines import ENGINES, run_engine
+
+    if engine not in ENGINES:
+        raise KwsgenError(f"unknown engine {engine!r}; the engines are: {', '.join(ENGINES)}")
+    _, spec = _spec(project_dir, model)
+    for path in audio:
+        samples = read_audio(path)
+        lines = run_engine(engine, spec, samples).lines
+        if len(audio) > 1:
+            console.print(f"# {path}", highlight=False)
+        for line in lines:
+            print(line)

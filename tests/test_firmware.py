@@ -1,0 +1,218 @@
+"""Firmware: the three engines (Python simulation, host firmware, Cortex-M4 firmware under QEMU) print
+identical lines in both modes, on project, real and long mixed audio; board projects render, build and
+lint; labels are escaped; user files are safe."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kwsgen.audio import read_audio
+from kwsgen.boards import get_board
+from kwsgen.errors import KwsgenError
+from kwsgen.firmware.app import c_string, class_macros, json_label, load_spec
+from kwsgen.firmware.build import render_board
+from kwsgen.firmware.engines import build_host_firmware, run_host, run_python, run_qemu
+from kwsgen.firmware.verify import verify_engines
+from kwsgen.train.transfer import train_project
+
+from .test_train import FAST, SMALL, example_subset
+
+pytestmark = pytest.mark.slow
+
+LINE = re.compile(
+    r'^\{"ModelNumber":0,"Classification":(\d+),"label":"([^"\\]|\\.)*","score":[01]\.\d\d,"sample":\d+\}$'
+)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    p = example_subset(tmp_path_factory.mktemp("fw") / "p", SMALL)
+    train_project(p, progress=False, log=lambda *_: None, **FAST)
+    return p
+
+
+@pytest.fixture(scope="module")
+def spec(project):
+    return load_spec(project)
+
+
+def continuous(spec, **kw):
+    return dataclasses.replace(spec, device=dataclasses.replace(spec.device, mode="continuous", **kw))
+
+
+def agree(spec, audio, sanitize=False, chunk=512):
+    python = run_python(spec, audio).lines
+    assert run_host(spec, audio, chunk=chunk, sanitize=sanitize).lines == python
+    assert run_qemu(spec, audio).lines == python
+    return python
+
+
+def test_engines_agree_on_every_test_recording_and_one_long_stream(project, spec):
+    report = verify_engines(project, spec, progress=False)
+    assert not report.differences, report.differences[:3]
+    assert report.lines > report.recordings  # several words per recording
+    assert 20_000 < report.instructions_per_hop < 60_000
+    assert report.instructions_per_inference > 1_000_000
+
+
+def test_lines_are_json_with_classes_in_model_order(project, spec):
+    audio = read_audio(project.recording_path("espeak-us-f5/yes.flac"))
+    lines = run_python(spec, audio).lines
+    assert lines and all(LINE.match(line) for line in lines)
+    for line in lines:
+        d = json.loads(line)
+        assert d["label"] == spec.class_label(d["Classification"])
+        assert (d["sample"] + 1 - 480) % 320 == 0
+
+
+@pytest.mark.parametrize("every,average,suppress", [(4, 3, 50), (1, 1, 0), (7, 5, 10)])
+def test_continuous_mode_agrees_and_reports_each_keyword_once(project, spec, every, average, suppress):
+    cont = continuous(spec, every=every, average=average, suppress=suppress)
+    audio = np.concatenate([read_audio(project.recording_path(f"espeak-us-f5/{w}.flac")) for w in ("yes", "off")])
+    lines = agree(cont, audio)
+    samples = [json.loads(line)["sample"] for line in lines]
+    assert all(json.loads(line)["Classification"] not in (0, cont.unknown_class) for line in lines)
+    assert all(b - a >= suppress * 320 for a, b in itertools.pairwise(samples))
+
+
+def test_engines_agree_on_real_speech_noise_and_extremes_under_sanitizers(spec, shared_data):
+    data = shared_data
+    rng = np.random.default_rng(5)
+    clips = sorted((data / "speech_commands_v2").glob("*/*.flac"))
+    picks = [read_audio(clips[i]) for i in rng.choice(len(clips), 12, replace=False)]
+    noise = read_audio(data / "background_noise" / "doing_the_dishes.flac")[:48000]
+    extremes = [
+        np.zeros(8000, np.int16),
+        np.full(4000, 32767, np.int16),
+        np.resize(np.array([-32768, 32767], np.int16), 6000),
+        rng.integers(-32768, 32768, 9000).astype(np.int16),
+    ]
+    audio = np.concatenate([*picks, noise, *extremes])
+    for s in (spec, continuous(spec)):
+        lines = agree(s, audio, sanitize=True, chunk=97)
+        assert lines
+
+
+def test_chunk_size_does_not_change_the_lines(project, spec):
+    audio = read_audio(project.recording_path("espeak-us-f5/no.flac"))
+    expected = run_python(spec, audio).lines
+    for chunk in (1, 319, 320, 4096):
+        assert run_host(spec, audio, chunk=chunk).lines == expected
+
+
+def test_awkward_labels_are_escaped_in_c_and_json(spec):
+    labels = ['say "hi"', "back\\slash", "été?", "a*/b", "Unknown"]
+    assert [json_label(s) for s in labels[:3]] == ['say \\"hi\\"', "back\\\\slash", "\\u00e9t\\u00e9?"]
+    assert c_string('a"b\\c??=') == '"a\\"b\\\\c\\?\\?="'
+    macros = [m["macro"] for m in class_macros(["yes", "YES", "1st word", "*/"])]
+    assert len(set(macros)) == len(macros) and all(re.fullmatch(r"[A-Z_][A-Z0-9_]*", m) for m in macros)
+    weird = dataclasses.replace(spec, labels=labels)
+    rng = np.random.default_rng(1)
+    audio = (rng.standard_normal(40000) * 3000).astype(np.int16)
+    lines = run_python(weird, audio).lines
+    assert run_host(weird, audio).lines == lines
+    for line in lines:
+        assert json.loads(line)["label"] in ["UNK", *labels]
+
+
+@pytest.mark.parametrize("board", ["host", "qemu", "nano33", "esp32s3"])
+def test_every_board_renders_and_platformio_projects_lint_clean(project, spec, board, tmp_path):
+    out = tmp_path / board
+    files = render_board(spec, get_board(board), out, project.root, {})
+    assert "README.md" in files and (out / "README.md").read_text().count("kws_pipeline_process") >= 2
+    if (out / "platformio.ini").exists():
+        from platformio.project.config import ProjectConfig
+
+        assert ProjectConfig.lint(str(out / "platformio.ini")) == {"errors": [], "warnings": []}
+    text = "\n".join((out / f).read_text() for f in files if f.endswith((".c", ".cpp", ".h", ".ini", ".txt")))
+    assert "{{" not in text and "{%" not in text
+
+
+def test_the_host_project_builds_with_cmake_and_reads_wav(project, spec, tmp_path):
+    out = tmp_path / "host"
+    render_board(spec, get_board("host"), out, project.root, {})
+    subprocess.run(["cmake", "-S", str(out), "-B", str(tmp_path / "b")], check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", str(tmp_path / "b")], check=True, capture_output=True)
+    import soundfile as sf
+
+    audio = read_audio(project.recording_path("espeak-us-f5/on.flac"))
+    sf.write(tmp_path / "on.wav", audio, 16000, subtype="PCM_16")
+    with open(tmp_path / "on.wav", "rb") as f:
+        got = subprocess.run([str(tmp_path / "b" / "kws_host")], stdin=f, capture_output=True, text=True, check=True)
+    assert got.stdout.splitlines() == run_python(spec, audio).lines
+    bad = subprocess.run([str(tmp_path / "b" / "kws_host")], input=b"RIFF\x24\x00\x00\x00WAVEfmt ", capture_output=True)
+    assert bad.returncode == 3 and b"stdin:" in bad.stderr
+
+
+def test_the_board_cores_compile_for_each_cortex_m_cpu_with_werror(spec, tmp_path):
+    from kwsgen.firmware.engines import core_dir
+    from kwsgen.hosttools.build import arm_gcc
+
+    core = core_dir(spec)
+    for board in ("nano33", "quickfeather", "qemu"):
+        flags = get_board(board).cpu_flags
+        for src in sorted(core.glob("*.c")):
+            subprocess.run(
+                [
+                    arm_gcc(),
+                    "-std=c99",
+                    *flags,
+                    "-O2",
+                    "-Wall",
+                    "-Wextra",
+                    "-Werror",
+                    f"-I{core}",
+                    "-c",
+                    str(src),
+                    "-o",
+                    str(tmp_path / "x.o"),
+                ],
+                check=True,
+            )
+
+
+def test_build_refuses_changed_folders_and_bad_options(project, spec, tmp_path):
+    out = tmp_path / "nano"
+    board = get_board("nano33")
+    render_board(spec, board, out, project.root, {})
+    render_board(spec, board, out, project.root, {})  # unchanged: fine
+    (out / "src" / "main.cpp").write_text("// my edits\n")
+    (out / "notes.txt").write_text("mine\n")
+    with pytest.raises(KwsgenError, match="--force"):
+        render_board(spec, board, out, project.root, {})
+    assert (out / "src" / "main.cpp").read_text() == "// my edits\n"
+    render_board(spec, board, out, project.root, {}, force=True)
+    assert (out / "notes.txt").read_text() == "mine\n"  # never deleted
+    with pytest.raises(KwsgenError, match="has no option 'gain'"):
+        render_board(spec, board, tmp_path / "x", project.root, {"gain": "3"})
+    with pytest.raises(KwsgenError, match="pdm or i2s"):
+        render_board(spec, get_board("esp32s3"), tmp_path / "y", project.root, {"mic": "usb"})
+    i2s = render_board(spec, get_board("esp32s3"), tmp_path / "z", project.root, {"mic": "i2s", "i2s_din": "4"})
+    assert "i2s_channel_init_std_mode" in (tmp_path / "z" / "src" / "main.c").read_text() and i2s
+
+
+def test_cli_build_run_and_their_errors(project, tmp_path):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "kwsgen", *args], capture_output=True, text=True)
+
+    got = cli("build", "--board", "nosuch", "-p", str(project.root))
+    assert got.returncode != 0 and "the boards are:" in got.stderr and "Traceback" not in got.stderr
+    got = cli("build", "--board", "qemu", "-p", str(project.root), "--model", "absent")
+    assert got.returncode != 0 and "no trained model 'absent'" in got.stderr
+    got = cli("build", "--board", "qemu", "-p", str(project.root), "--out", str(tmp_path / "q"))
+    assert got.returncode == 0 and "next:" in got.stdout
+    rec = str(project.recording_path("espeak-us-f5/off.flac"))
+    lines = {e: cli("run", rec, "-p", str(project.root), "--engine", e).stdout for e in ("python", "host", "qemu")}
+    assert lines["python"] and lines["python"] == lines["host"] == lines["qemu"]
+
+
+def test_host_firmware_builds_under_sanitizers(spec):
+    assert build_host_firmware(spec, sanitize=True).exists()
