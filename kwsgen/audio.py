@@ -86,6 +86,17 @@ def _short(exc: Exception) -> str:
     return text.split(": ", 1)[-1][:120]
 
 
+def checked_info(path: Path) -> AudioInfo:
+    """The file's format, refusing files without samples and truncated WAVs (libsndfile would read them short)."""
+    info = audio_info(path)
+    if info.frames == 0:
+        raise AudioError("contains no audio samples", path)
+    cut = wav_truncation(path)
+    if cut is not None:
+        raise AudioError(f"is truncated: its header promises {cut[0]} bytes of samples, the file holds {cut[1]}", path)
+    return info
+
+
 def read_audio(path: str | Path, *, resample: bool = False, mono: bool = False) -> np.ndarray:
     """Samples of a 16 kHz mono 16-bit file as int16.
 
@@ -93,12 +104,7 @@ def read_audio(path: str | Path, *, resample: bool = False, mono: bool = False) 
     mono: mix several channels down to one (their mean).
     """
     path = Path(path)
-    info = audio_info(path)
-    if info.frames == 0:
-        raise AudioError("contains no audio samples", path)
-    cut = wav_truncation(path)
-    if cut is not None:
-        raise AudioError(f"is truncated: its header promises {cut[0]} bytes of samples, the file holds {cut[1]}", path)
+    info = checked_info(path)
     if info.channels != 1 and not mono:
         raise AudioError(f"has {info.channels} channels; kwsgen needs mono (use --mono to mix down)", path)
     rate_ok = info.sample_rate == SAMPLE_RATE

@@ -8,9 +8,10 @@ import flatbuffers
 import numpy as np
 import pytest
 
+from kwsgen.codegen import verify
 from kwsgen.codegen.emit import export_c, generate_c
 from kwsgen.codegen.model import read_tflite
-from kwsgen.codegen.verify import compare_traces, probe_inputs, run_generated, tflm_run
+from kwsgen.codegen.verify import probe_inputs, tflm_run
 from kwsgen.errors import KwsgenError
 
 from . import nn_models
@@ -86,11 +87,8 @@ def check_against_tflm(name: str, engine: str, **kwargs) -> None:
     data = model_bytes(name)
     graph = read_tflite(data, name)
     gen = generate_c(graph)
-    inputs = probe_inputs(gen.input_size)
-    expected = tflm_run(data, graph, inputs)
-    got = run_generated(gen, inputs, engine, trace=True, **kwargs)
-    mismatches = compare_traces(graph, expected, got.traces)
-    assert not mismatches, "\n".join(map(str, mismatches[:10]))
+    [result] = verify.check_against_tflm(data, graph, gen, [engine], probe_inputs(gen.input_size), **kwargs)
+    assert not result.mismatches, "\n".join(map(str, result.mismatches[:10]))
 
 
 ALL_MODELS = [
@@ -339,8 +337,6 @@ def test_export_c_check_compares_every_tensor_with_tflite_micro(tmp_path):
     import subprocess
     import sys
 
-    from kwsgen.codegen.verify import check_against_tflm
-
     model = tmp_path / "model.tflite"
     model.write_bytes(model_bytes("pools_and_dense"))
     proc = subprocess.run(
@@ -355,5 +351,5 @@ def test_export_c_check_compares_every_tensor_with_tflite_micro(tmp_path):
     gen = generate_c(graph)
     first = re.search(r"static const int32_t op(\d+)_bias\[\d+\] = \{\s*(-?\d+)", gen.source)
     gen.source = gen.source[: first.start(2)] + str(int(first[2]) + 5000) + gen.source[first.end(2) :]
-    [result] = check_against_tflm(model.read_bytes(), graph, gen, ["host"], probe_inputs(gen.input_size, 2))
+    [result] = verify.check_against_tflm(model.read_bytes(), graph, gen, ["host"], probe_inputs(gen.input_size, 2))
     assert result.mismatches and result.mismatches[0].op_index == int(first[1])

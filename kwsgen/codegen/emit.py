@@ -173,6 +173,22 @@ def pack_depthwise_filter(filt: np.ndarray) -> np.ndarray:
     return full.reshape(pairs, 2, c4 // 4, 4).transpose(2, 0, 3, 1).ravel()
 
 
+def _weight_tables(
+    name: str, filter_ctype: str, filt: np.ndarray, folded, mults, shifts, rounding
+) -> tuple[list[tuple[str, int]], dict[str, str]]:
+    """The const arrays of an accumulating layer (filter, folded bias, requantisation) and their struct fields."""
+    tables = {"filter": filt, "bias": folded, "multiplier": mults, "shift": shifts, "rounding": rounding}
+    ctypes = {
+        "filter": filter_ctype,
+        "bias": "int32_t",
+        "multiplier": "int32_t",
+        "shift": "int8_t",
+        "rounding": "int32_t",
+    }
+    arrays = [_c_array(ctypes[k], f"{name}_{k}", v) for k, v in tables.items()]
+    return arrays, {k: f"{name}_{k}" for k in tables}
+
+
 def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
     name = f"op{layer.index}"
     filt = p["filter"].astype(np.int64)
@@ -189,13 +205,7 @@ def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
     mults, shifts, rounding = p["multipliers"], shift_array(p, mode), rounding_array(p, mode)
     if not depthwise and len(folded) % 2:  # the pair-packed kernel reads one channel past an odd count
         folded, mults, shifts, rounding = (np.append(a, a[-1]) for a in (folded, mults, shifts, rounding))
-    arrays = [
-        _c_array("int16_t" if depthwise else "int8_t", f"{name}_filter", packed),
-        _c_array("int32_t", f"{name}_bias", folded),
-        _c_array("int32_t", f"{name}_multiplier", mults),
-        _c_array("int8_t", f"{name}_shift", shifts),
-        _c_array("int32_t", f"{name}_rounding", rounding),
-    ]
+    arrays, refs = _weight_tables(name, "int16_t" if depthwise else "int8_t", packed, folded, mults, shifts, rounding)
     fields = {
         k: p[k]
         for k in (
@@ -222,11 +232,7 @@ def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
         act_min=p["act_min"],
         act_max=p["act_max"],
         output_offset=p["output_offset"],
-        filter=f"{name}_filter",
-        bias=f"{name}_bias",
-        multiplier=f"{name}_multiplier",
-        shift=f"{name}_shift",
-        rounding=f"{name}_rounding",
+        **refs,
     )
     layer.declarations += [a for a, _ in arrays] + [_struct("kws_conv_params_t", name, fields)]
     layer.const_bytes += sum(n for _, n in arrays)
@@ -245,22 +251,11 @@ def _fc_layer(layer: LayerCode, p: OpParams) -> None:
     bias = p["bias"].astype(np.int64) if p["bias"] is not None else np.zeros(p["units"], np.int64)
     folded = _wrap32(bias + p["input_offset"] * filt.sum(axis=1))
     mode = requant_mode(p, accumulator_bound(folded, filt, axis=1))
-    arrays = [
-        _c_array("int8_t", f"{name}_filter", filt),
-        _c_array("int32_t", f"{name}_bias", folded),
-        _c_array("int32_t", f"{name}_multiplier", p["multipliers"]),
-        _c_array("int8_t", f"{name}_shift", shift_array(p, mode)),
-        _c_array("int32_t", f"{name}_rounding", rounding_array(p, mode)),
-    ]
-    fields = {k: p[k] for k in ("batches", "depth", "units", "act_min", "act_max", "output_offset")}
-    fields["requant_mode"] = mode
-    fields.update(
-        filter=f"{name}_filter",
-        bias=f"{name}_bias",
-        multiplier=f"{name}_multiplier",
-        shift=f"{name}_shift",
-        rounding=f"{name}_rounding",
+    arrays, refs = _weight_tables(
+        name, "int8_t", filt, folded, p["multipliers"], shift_array(p, mode), rounding_array(p, mode)
     )
+    fields = {k: p[k] for k in ("batches", "depth", "units", "act_min", "act_max", "output_offset")}
+    fields.update(requant_mode=mode, **refs)
     layer.declarations += [a for a, _ in arrays] + [_struct("kws_fc_params_t", name, fields)]
     layer.const_bytes += sum(n for _, n in arrays)
     layer.macs = p["batches"] * p["units"] * p["depth"]

@@ -183,13 +183,23 @@ class CheckResult:
 
 
 def check_against_tflm(
-    model: bytes, graph: Graph, gen: GeneratedModel, engines: list[str], inputs: np.ndarray, *, sanitize: bool = False
+    model: bytes,
+    graph: Graph,
+    gen: GeneratedModel,
+    engines: list[str],
+    inputs: np.ndarray,
+    *,
+    sanitize: bool = False,
+    dsp: bool = True,
 ) -> list[CheckResult]:
-    """Run `inputs` through TFLite Micro and through the generated C on each engine; compare every tensor."""
+    """Run `inputs` through TFLite Micro and through the generated C on each engine; compare every tensor.
+
+    sanitize applies to the host build, dsp (the Cortex-M4 DSP path or the portable one) to QEMU.
+    """
     expected = tflm_run(model, graph, inputs)
     results = []
     for engine in engines:
-        kwargs = {"sanitize": sanitize} if engine == "host" else {}
+        kwargs = {"sanitize": sanitize} if engine == "host" else {"dsp": dsp}
         got = run_generated(gen, inputs, engine, trace=True, **kwargs)
         mismatches = compare_traces(graph, expected, got.traces)
         results.append(CheckResult(engine, len(inputs), len(inputs) * len(graph.operators), mismatches))

@@ -13,10 +13,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .. import __version__
-from ..codegen.emit import generate_c, runtime_files
+from ..codegen.emit import GeneratedModel, generate_c, runtime_files
 from ..codegen.model import Graph, read_tflite
 from ..errors import KwsgenError
 from ..frontend import MinMax
@@ -76,6 +77,16 @@ class FirmwareSpec:
 
     def class_label(self, classification: int) -> str:
         return "UNK" if classification == 0 else self.labels[classification - 1]
+
+    @cached_property
+    def model(self) -> GeneratedModel:
+        """The compiled model (computed once per spec: every engine run and board needs it)."""
+        return generate_c(self.graph, MODEL_PREFIX, source_name=f"models/{self.model_name}/model.tflite")
+
+    @cached_property
+    def core(self) -> dict[str, str]:
+        """The portable core's files (see core_files), computed once per spec."""
+        return core_files(self)
 
 
 def load_spec(project: Project, model: str | None = None) -> FirmwareSpec:
@@ -215,11 +226,7 @@ def core_files(spec: FirmwareSpec) -> dict[str, str]:
     files["kws_fe_tables.c"] = tables_source(spec.frontend)
     for path in runtime_files():
         files[path.name] = _flat(path.read_text())
-    nn = rt / "nn"
-    for path in sorted(nn.glob("kws_nn_*.c")):
-        files[path.name] = _flat(path.read_text())
-    model = generate_c(spec.graph, MODEL_PREFIX, source_name=f"models/{spec.model_name}/model.tflite")
-    files[f"{MODEL_PREFIX}.h"] = model.header
-    files[f"{MODEL_PREFIX}.c"] = model.source
+    files[f"{MODEL_PREFIX}.h"] = spec.model.header
+    files[f"{MODEL_PREFIX}.c"] = spec.model.source
     files.update(app_config_files(spec))
     return files

@@ -16,7 +16,7 @@ from ..boards import Board
 from ..errors import KwsgenError
 from ..fsutil import GeneratedFolder
 from ..resources import host_tools_dir
-from .app import FirmwareSpec, _env, class_macros, core_files
+from .app import FirmwareSpec, _env, class_macros
 from .engines import board_sources
 
 
@@ -100,11 +100,7 @@ def render_board(
     opts = board_options(board, options)
     folder = GeneratedFolder(out, force=force)
     folder.check()
-    core = core_files(spec)
     env = _env(f"boards/{board.name}")
-    from ..codegen.emit import generate_c
-
-    model = generate_c(spec.graph, "kws_model")
     context = {
         "version": __version__,
         "board": board,
@@ -116,10 +112,10 @@ def render_board(
         "glue": layout.glue,
         "instructions": layout.instructions,
         "classes": [{"number": c["number"], "label": c["comment"]} for c in class_macros(spec.labels)],
-        "macs": f"{sum(la.macs for la in model.layers):,}",
+        "macs": f"{sum(la.macs for la in spec.model.layers):,}",
         "state_bytes": 4500 + spec.device.average * len(spec.labels),
     }
-    files: dict[str, str] = {f"{layout.core_dir}/{name}": text for name, text in core.items()}
+    files: dict[str, str] = {f"{layout.core_dir}/{name}": text for name, text in spec.core.items()}
     for target, template in layout.files.items():
         if template.endswith(".j2"):
             files[target] = env.get_template(template).render(**context)

@@ -16,21 +16,19 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KwsgenError, ToolchainError
-from ..fsutil import atomic_write_text
 from ..hosttools.build import (
     HOST_CFLAGS,
     M4_CFLAGS,
     SANITIZE_CFLAGS,
     BuildSpec,
-    _digest,
     arm_gcc,
     build,
-    cache_root,
+    cached_folder,
     host_cc,
     m4_link_flags,
 )
 from ..resources import host_tools_dir, resource_dir
-from .app import FirmwareSpec, core_files
+from .app import FirmwareSpec
 
 ENGINES = ("python", "host", "qemu")
 
@@ -41,14 +39,7 @@ def board_sources(board: str) -> Path:
 
 def core_dir(spec: FirmwareSpec) -> Path:
     """A cache folder holding the core's files for this spec."""
-    files = core_files(spec)
-    digest = _digest([name.encode() + b"\0" + text.encode() for name, text in sorted(files.items())])
-    out = cache_root() / f"core-{digest}"
-    if not (out / ".complete").exists():
-        for name, text in files.items():
-            atomic_write_text(out / name, text)
-        atomic_write_text(out / ".complete", "")
-    return out
+    return cached_folder("core", spec.core)
 
 
 def build_host_firmware(spec: FirmwareSpec, sanitize: bool = False) -> Path:

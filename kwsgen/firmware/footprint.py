@@ -33,7 +33,6 @@ class FirmwareFootprint:
 
 
 def firmware_footprint(spec: FirmwareSpec) -> FirmwareFootprint:
-    from ..codegen.emit import generate_c
     from ..codegen.footprint import measure_footprint
     from ..hosttools.build import M4_CFLAGS, arm_gcc, m4_link_flags
     from ..hosttools.qemu import elf_sizes
@@ -43,7 +42,7 @@ def firmware_footprint(spec: FirmwareSpec) -> FirmwareFootprint:
     try:
         cc = arm_gcc()
     except ToolchainError:
-        model = measure_footprint(generate_c(spec.graph, "kws_model"))
+        model = measure_footprint(spec.model)
         frontend_flash, frontend_ram = 7 * 1024, 4600  # measured figures of the default front end, rounded up
         return FirmwareFootprint(model.flash + frontend_flash, model.ram + frontend_ram, model.stack, measured=False)
     core = core_dir(spec)

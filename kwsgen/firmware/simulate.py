@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..frontend.stream import stream_hops
-from .app import FirmwareSpec
+from .app import FirmwareSpec, json_label
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,6 @@ class Result:
     score: int  # hundredths
 
     def line(self, spec: FirmwareSpec) -> str:
-        from .app import json_label
-
         return (
             f'{{"ModelNumber":{spec.device.model_number},"Classification":{self.classification},'
             f'"label":"{json_label(spec.class_label(self.classification))}",'

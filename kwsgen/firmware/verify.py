@@ -9,7 +9,7 @@ import numpy as np
 from ..audio import read_audio
 from ..errors import KwsgenError
 from ..project import Project
-from ..project.check import canonical_set
+from ..project.store import canonical_set
 from .app import FirmwareSpec
 from .engines import run_host, run_python, run_qemu
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..codegen.emit import KERNEL_FILES
 from ..errors import ToolchainError
 from ..frontend.cgen import config_header, tables_source
 from ..frontend.config import EnergyFilterConfig, FrontendConfig
@@ -94,14 +95,26 @@ def _file_items(paths: Iterable[Path]) -> list[bytes]:
     return items
 
 
+def cached_folder(kind: str, files: dict[str, str]) -> Path:
+    """A cache folder holding exactly these generated files (name -> text), written once.
+
+    The folder's name is a digest of the names and contents; a marker written
+    last says it is complete, so an interrupted write is redone.
+    """
+    digest = _digest([name.encode() + b"\0" + text.encode() for name, text in sorted(files.items())])
+    out = cache_root() / f"{kind}-{digest}"
+    if not (out / ".complete").exists():
+        for name, text in files.items():
+            atomic_write_text(out / name, text)
+        atomic_write_text(out / ".complete", "")
+    return out
+
+
 def generated_frontend_dir(config: FrontendConfig, filt: EnergyFilterConfig) -> Path:
     """Folder holding kws_fe_config.h and kws_fe_tables.c for this configuration."""
-    header, source = config_header(config, filt), tables_source(config)
-    out = cache_root() / f"gen-{_digest([header, source])}"
-    if not (out / "kws_fe_tables.c").exists():
-        atomic_write_text(out / "kws_fe_config.h", header)
-        atomic_write_text(out / "kws_fe_tables.c", source)
-    return out
+    return cached_folder(
+        "gen", {"kws_fe_config.h": config_header(config, filt), "kws_fe_tables.c": tables_source(config)}
+    )
 
 
 @dataclass(frozen=True)
@@ -227,15 +240,8 @@ def build_insn_count_plugin() -> Path:
     return build(spec, "qemu-plugin")
 
 
-NN_SOURCES = (
-    "kws_nn_conv.c",
-    "kws_nn_depthwise_conv.c",
-    "kws_nn_fully_connected.c",
-    "kws_nn_pooling.c",
-    "kws_nn_mean.c",
-    "kws_nn_softmax.c",
-    "kws_nn_add.c",
-)
+# The kernels' sources, as export-c ships them.
+NN_SOURCES = tuple(name for name in KERNEL_FILES if name.endswith(".c"))
 
 
 def generated_model_dir(header: str, source: str, prefix: str) -> Path:
@@ -250,12 +256,7 @@ def generated_model_dir(header: str, source: str, prefix: str) -> Path:
         f"#define KWS_DRIVER_INVOKE {prefix}_invoke\n"
         f"#define KWS_DRIVER_OUTPUT {prefix}_output\n"
     )
-    out = cache_root() / f"model-{_digest([header, source, glue])}"
-    if not (out / f"{prefix}.c").exists():
-        atomic_write_text(out / f"{prefix}.h", header)
-        atomic_write_text(out / "nn_driver_model.h", glue)
-        atomic_write_text(out / f"{prefix}.c", source)
-    return out
+    return cached_folder("model", {f"{prefix}.h": header, "nn_driver_model.h": glue, f"{prefix}.c": source})
 
 
 def _model_sources(gen_dir: Path, prefix: str) -> tuple[Path, ...]:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import AudioInfo, audio_info, read_audio, wav_truncation, write_wav
-from ..errors import AudioError, KwsgenError
+from ..audio import AudioInfo, checked_info, read_audio, write_wav
+from ..errors import KwsgenError
 from ..fsutil import atomic_open
 from .autolabel import centred_segment, find_utterances, label_keyword_recording, label_noise_recording
 from .features import progress_bar, sha256_file
@@ -101,12 +101,7 @@ def check_set(value: str) -> str:
 
 def source_info(path: Path, resample: bool, mono: bool) -> tuple[AudioInfo, bool]:
     """The source's format, and whether it must be converted; errors name the file."""
-    info = audio_info(path)
-    if info.frames == 0:
-        raise AudioError("contains no audio samples", path)
-    cut = wav_truncation(path)
-    if cut is not None:
-        raise AudioError(f"is truncated: its header promises {cut[0]} bytes of samples, the file holds {cut[1]}", path)
+    info = checked_info(path)
     wrong_format = info.sample_rate != 16000 or info.subtype != "PCM_16"
     needs = wrong_format or info.channels != 1
     if (info.channels != 1 and not mono) or (wrong_format and not resample):
