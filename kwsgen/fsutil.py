@@ -67,11 +67,16 @@ class GeneratedFolder:
     manifest last.
     """
 
-    def __init__(self, root: str | Path, force: bool = False, update: bool = False) -> None:
-        """update: add or replace some files and keep the others (kwsgen test beside kwsgen train)."""
+    def __init__(
+        self, root: str | Path, force: bool = False, update: bool = False, build_outputs: tuple[str, ...] = ()
+    ) -> None:
+        """update: add or replace some files and keep the others (kwsgen test beside kwsgen train).
+        build_outputs: files and folders a build tool makes inside the folder (`.pio`, `build`);
+        they are neither user changes nor kwsgen's, so they are left alone."""
         import json
 
         self.root = Path(root)
+        self.build_outputs = build_outputs
         self.force = force
         self.update = update
         self.written: dict[str, str] = {}
@@ -89,6 +94,8 @@ class GeneratedFolder:
         changed = []
         for path in sorted(p for p in self.root.rglob("*") if p.is_file() and p.name != MANIFEST):
             rel = path.relative_to(self.root).as_posix()
+            if any(rel == out or rel.startswith(out + "/") for out in self.build_outputs):
+                continue
             if self.previous.get(rel) != hashlib.sha256(path.read_bytes()).hexdigest():
                 changed.append(rel)
         return changed

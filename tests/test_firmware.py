@@ -123,7 +123,7 @@ def test_awkward_labels_are_escaped_in_c_and_json(spec):
         assert json.loads(line)["label"] in ["UNK", *labels]
 
 
-@pytest.mark.parametrize("board", ["host", "qemu", "nano33", "esp32s3"])
+@pytest.mark.parametrize("board", ["host", "qemu", "nano33", "esp32s3", "quickfeather"])
 def test_every_board_renders_and_platformio_projects_lint_clean(project, spec, board, tmp_path):
     out = tmp_path / board
     files = render_board(spec, get_board(board), out, project.root, {})
@@ -132,7 +132,9 @@ def test_every_board_renders_and_platformio_projects_lint_clean(project, spec, b
         from platformio.project.config import ProjectConfig
 
         assert ProjectConfig.lint(str(out / "platformio.ini")) == {"errors": [], "warnings": []}
-    text = "\n".join((out / f).read_text() for f in files if f.endswith((".c", ".cpp", ".h", ".ini", ".txt")))
+    text = "\n".join(
+        (out / f).read_text() for f in files if f.endswith((".c", ".cpp", ".h", ".ini", ".txt", "Makefile"))
+    )
     assert "{{" not in text and "{%" not in text
 
 
@@ -216,3 +218,113 @@ def test_cli_build_run_and_their_errors(project, tmp_path):
 
 def test_host_firmware_builds_under_sanitizers(spec):
     assert build_host_firmware(spec, sanitize=True).exists()
+
+
+def fake_qorc_sdk(root):
+    """The parts of qorc-sdk's qf_ssi_ai_app that kwsgen's QuickFeather Makefile relies on: its folder
+    layout, Fw_global_config.h's FEATURE_USBSERIAL line, the UART API's declaration, the Knowledge
+    Pack hook's caller. Its 'build' compiles every app source with the SDK's CPU flags and -Werror."""
+    app = root / "qf_apps" / "qf_ssi_ai_app"
+    for folder in ("GCC_Project", "src", "inc", "sensor_audio/inc"):
+        (app / folder).mkdir(parents=True)
+    (app / "GCC_Project" / "config.mk").write_text("# qorc-sdk configuration\n")
+    flags = " ".join(get_board("quickfeather").cpu_flags)
+    (app / "GCC_Project" / "Makefile").write_text(
+        "APP := $(abspath ..)\n"
+        "all:\n"
+        '\ttest -n "$(PROJ_ROOT)"\n'
+        "\tmkdir -p output/bin\n"
+        f"\tfor f in $(APP)/src/*.c; do arm-none-eabi-gcc -std=c99 {flags} -Os -Wall -Wextra -Werror "
+        "-I$(APP)/inc -I$(APP)/sensor_audio/inc -c $$f -o output/$$(basename $$f).o || exit 1; done\n"
+        "\tcat output/*.o > output/bin/$(notdir $(APP)).bin\n"
+    )
+    (app / "inc" / "Fw_global_config.h").write_text(
+        "#include <stdint.h>\n#define FEATURE_USBSERIAL   0       // USBSERIAL port is present\n"
+    )
+    (app / "inc" / "eoss3_hal_uart.h").write_text(
+        "#include <stddef.h>\n#include <stdint.h>\n#define UART_ID_HW 1\n#define UART_ID_USBSERIAL 6\n"
+        "void uart_tx_raw_buf(int uartid, const uint8_t *data, size_t len);\n"
+    )
+    (app / "src" / "main.c").write_text(
+        '#include "Fw_global_config.h"\n#include "eoss3_hal_uart.h"\n#include "app_config.h"\n#include "sensor_audio_config_user.h"\n'
+        "#if SENSOR_AUDIO_RECOG_ENABLED != 1 || SENSOR_AUDIO_LIVESTREAM_ENABLED != 0\n#error not recognition\n#endif\n"
+        "int sml_recognition_run_batch(signed short *d, int n, uint8_t ch, uint32_t id);\n"
+        "void uart_tx_raw_buf(int uartid, const uint8_t *data, size_t len) { (void)uartid; (void)data; (void)len; }\n"
+        "int main(void) { static signed short a[256]; return sml_recognition_run_batch(a, 256, 1, 0x4155444F); }\n"
+    )
+    (app / "src" / "sml_output.c").write_text("#error the Knowledge Pack's output must be replaced\n")
+    return root
+
+
+def test_quickfeather_app_stages_on_the_sdk_and_its_glue_compiles_with_the_sdk_flags(project, spec, tmp_path):
+    out = tmp_path / "qf"
+    render_board(spec, get_board("quickfeather"), out, project.root, {})
+    gcc = out / "GCC_Project"
+    unset = subprocess.run(["make", "-C", str(gcc)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert unset.returncode != 0 and "QORC_SDK_PATH is not set" in unset.stderr
+    wrong = subprocess.run(["make", "-C", str(gcc), f"QORC_SDK_PATH={tmp_path}"], capture_output=True, text=True)
+    assert wrong.returncode != 0 and "is not a qorc-sdk checkout" in wrong.stderr
+    sdk = fake_qorc_sdk(tmp_path / "sdk")
+    built = subprocess.run(["make", "-C", str(gcc), f"QORC_SDK_PATH={sdk}"], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    stage = gcc / "output" / "stage" / "qf_kwsgen"
+    assert (gcc / "output" / "bin" / "qf_kwsgen.bin").stat().st_size > 10_000
+    assert not (stage / "src" / "sml_output.c").exists() and (stage / "src" / "kws_pipeline.c").exists()
+    assert "#define FEATURE_USBSERIAL   1" in (stage / "inc" / "Fw_global_config.h").read_text()
+    assert "UART_ID_USBSERIAL" in (stage / "inc" / "kws_qf_config.h").read_text()
+    render_board(spec, get_board("quickfeather"), out, project.root, {})  # its build output is not a user change
+    hw = tmp_path / "qf_hw"
+    render_board(spec, get_board("quickfeather"), hw, project.root, {"uart": "hw"})
+    assert "UART_ID_HW" in (hw / "inc" / "kws_qf_config.h").read_text()
+    with pytest.raises(KwsgenError, match="usbserial or hw"):
+        render_board(spec, get_board("quickfeather"), tmp_path / "bad", project.root, {"uart": "spi"})
+
+
+def test_flash_runs_the_boards_own_tools_or_says_what_to_install(project, tmp_path, monkeypatch):
+    import os
+
+    from kwsgen.firmware import flash as flash_mod
+
+    spec = load_spec(project)
+    nano, qf = tmp_path / "nano", tmp_path / "qf"
+    render_board(spec, get_board("nano33"), nano, project.root, {})
+    render_board(spec, get_board("quickfeather"), qf, project.root, {})
+    tools, log = tmp_path / "bin", tmp_path / "calls.txt"
+    tools.mkdir()
+    for name in ("pio", "qfprog"):
+        (tools / name).write_text(f'#!/bin/sh\necho {name} "$@" >> {log}\n')
+        (tools / name).chmod(0o755)
+
+    def cli(*args, **env):
+        full = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}", **env}
+        return subprocess.run([sys.executable, "-m", "kwsgen", *args], capture_output=True, text=True, env=full)
+
+    got = cli("flash", "--board", "nano33", "--out", str(nano), "--port", "/dev/ttyACM7")
+    assert got.returncode == 0, got.stderr
+    assert log.read_text().split() == ["pio", "run", "-d", str(nano), "-t", "upload", "--upload-port", "/dev/ttyACM7"]
+    sdk = fake_qorc_sdk(tmp_path / "sdk")
+    got = cli("flash", "--board", "quickfeather", "--out", str(qf), "--port", "/dev/ttyUSB0", QORC_SDK_PATH=str(sdk))
+    assert got.returncode == 0, got.stderr
+    binary = qf / "GCC_Project" / "output" / "bin" / "qf_kwsgen.bin"
+    assert log.read_text().splitlines()[-1].split() == [
+        "qfprog",
+        "--port",
+        "/dev/ttyUSB0",
+        "--m4app",
+        str(binary),
+        "--mode",
+        "m4",
+    ]
+    got = cli("flash", "--board", "quickfeather", "--out", str(qf), "--port", "/dev/ttyUSB0", QORC_SDK_PATH="")
+    assert got.returncode != 0 and "QORC_SDK_PATH is not set" in got.stdout + got.stderr
+    for board, folder, hint in (("nano33", nano, "pip install platformio"), ("quickfeather", qf, "TinyFPGA")):
+        monkeypatch.setattr(flash_mod, "find_tool", lambda name: None)
+        with pytest.raises(KwsgenError, match=hint):
+            flash_mod.flash_steps(get_board(board), folder, "/dev/ttyACM0")
+    monkeypatch.undo()
+    with pytest.raises(KwsgenError, match="run: kwsgen build --board nano33"):
+        flash_mod.flash_steps(get_board("nano33"), tmp_path / "nothing", None)
+    with pytest.raises(KwsgenError, match="needs --port"):
+        flash_mod.flash_steps(get_board("quickfeather"), qf, None)
+    with pytest.raises(KwsgenError, match="nothing to flash"):
+        flash_mod.flash_steps(get_board("host"), nano, None)

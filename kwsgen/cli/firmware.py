@@ -76,6 +76,7 @@ NEXT = {
     "qemu": "make -C {out} && kwsgen run recording.wav --engine qemu",
     "nano33": "cd {out} && pio run -t upload && pio device monitor",
     "esp32s3": "cd {out} && pio run -t upload && pio device monitor",
+    "quickfeather": "make -C {out}/GCC_Project QORC_SDK_PATH=/path/to/qorc-sdk && kwsgen flash --board quickfeather",
 }
 
 
@@ -87,6 +88,31 @@ def _verify(project, spec) -> None:
         console.print(line)
     if report.differences:
         raise KwsgenError(f"the engines disagree: {report.differences[0]}")
+
+
+@app.command("flash")
+def flash_cmd(
+    board: str = typer.Option(..., "--board", "-b", help="The target board (kwsgen boards lists them)."),
+    project_dir: Path = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="The generated firmware folder (default: PROJECT/firmware/BOARD)."
+    ),
+    port: str = typer.Option(None, "--port", help="Serial port of the board (PlatformIO finds it when omitted)."),
+) -> None:
+    """Build and upload a generated firmware project with the board's own tool.
+
+    nano33 and esp32s3 use PlatformIO (pio run -t upload); quickfeather runs
+    the qorc-sdk make (set QORC_SDK_PATH) and QuickLogic's qfprog. When a
+    tool is missing, says what to install.
+    """
+    from ..boards import get_board
+    from ..firmware.flash import flash
+    from ..project import Project
+
+    target = get_board(board)
+    folder = out or Project.open(project_dir).root / "firmware" / target.name
+    flash(target, folder, port, echo=lambda text: console.print(text, highlight=False))
+    console.print(f"flashed {target.title}; watch it with: kwsgen monitor --port {port or 'auto'}")
 
 
 @app.command("run")

@@ -26,6 +26,7 @@ class BoardLayout:
     files: dict[str, str]  # output path -> template file (in firmware_templates/boards/<board>/)
     glue: str
     instructions: str
+    build_outputs: tuple[str, ...] = ()  # what the board's build tool writes inside the project
 
 
 LAYOUTS = {
@@ -35,6 +36,7 @@ LAYOUTS = {
         "`main.c` (audio on standard input, lines on standard output), `CMakeLists.txt`",
         "```sh\ncmake -S . -B build && cmake --build build\n./build/kws_host < recording.wav      "
         "# 16 kHz mono 16-bit WAV, or raw int16 samples\n```",
+        ("build",),
     ),
     "qemu": BoardLayout(
         "kws",
@@ -42,6 +44,7 @@ LAYOUTS = {
         "`main.c` (audio from a file through semihosting), `startup.c`, `semihost.*`, `mps2_an386.ld`, `Makefile`",
         "```sh\nmake\nsox recording.wav -t raw -e signed -b 16 -r 16000 -c 1 recording.raw\n"
         "make run AUDIO=recording.raw\n```\n\nOr `kwsgen run recording.wav --engine qemu`.",
+        ("kws_qemu.elf",),
     ),
     "nano33": BoardLayout(
         "lib/kws/src",
@@ -49,6 +52,7 @@ LAYOUTS = {
         "`src/main.cpp` (PDM microphone into a ring buffer, JSON lines on Serial, the LED on keywords), "
         "`platformio.ini`",
         "```sh\npio run -t upload      # or: kwsgen flash --board nano33\npio device monitor     # JSON lines\n```",
+        (".pio", ".vscode"),
     ),
     "esp32s3": BoardLayout(
         "src/kws",
@@ -62,8 +66,34 @@ LAYOUTS = {
         "`src/main.c` (I2S PDM or standard microphone, JSON lines on the USB serial port), `platformio.ini`, "
         "the ESP-IDF `CMakeLists.txt` files, `sdkconfig.defaults`",
         "```sh\npio run -t upload      # or: kwsgen flash --board esp32s3\npio device monitor     # JSON lines\n```",
+        (".pio", ".vscode", "sdkconfig.esp32s3", "dependencies.lock", "managed_components"),
+    ),
+    "quickfeather": BoardLayout(
+        "kws",
+        {
+            "GCC_Project/Makefile": "Makefile.j2",
+            "src/kws_qf_glue.c": "kws_qf_glue.c.j2",
+            "inc/kws_qf_config.h": "kws_qf_config.h.j2",
+            "inc/app_config.h": "app_config.h.j2",
+            "inc/sensor_audio_config_user.h": "sensor_audio_config_user.h",
+        },
+        "`src/kws_qf_glue.c` (the SDK's audio blocks into the pipeline, JSON lines on the USB serial port), "
+        "`inc/app_config.h` (qf_ssi_ai_app switched to audio recognition), `inc/kws_qf_config.h`, "
+        "`GCC_Project/Makefile` (stages the SDK's qf_ssi_ai_app with these files and runs its build)",
+        "This is a qorc-sdk application built on the SDK's own `qf_ssi_ai_app`: the SDK's audio HAL\n"
+        "(`HAL_Audio_*`, DMA, datablock processor) delivers 16 kHz PDM blocks to\n"
+        "`sml_recognition_run_batch()`, the hook SensiML Knowledge Packs implement, and kwsgen's\n"
+        "pipeline takes the Knowledge Pack's place. It needs a qorc-sdk checkout and the GNU Arm\n"
+        "toolchain (see the qorc-sdk README).\n\n"
+        "```sh\ncd GCC_Project\nmake QORC_SDK_PATH=$HOME/qorc-sdk    # or put this folder at qorc-sdk/qf_apps/<name>/\n"
+        "qfprog --port /dev/ttyACM0 --m4app output/bin/{app_name}.bin --mode m4   # or: make flash PORT=...\n"
+        "```\n\nPress the reset button after flashing; the JSON lines appear on the USB serial port\n"
+        "(`kwsgen monitor --port /dev/ttyACM0`).",
+        ("GCC_Project/output",),
     ),
 }
+QF_APP_NAME = "qf_kwsgen"
+OPTION_CHOICES = {"esp32s3": {"mic": ("pdm", "i2s")}, "quickfeather": {"uart": ("usbserial", "hw")}}
 QEMU_SUPPORT = ("semihost.c", "semihost.h", "startup.c", "mps2_an386.ld")
 
 
@@ -82,8 +112,11 @@ def board_options(board: Board, given: dict[str, str]) -> dict[str, object]:
                 raise KwsgenError(f"option {key} of board {board.name} must be a whole number, not {text!r}") from None
         else:
             options[key] = text
-    if board.name == "esp32s3" and options.get("mic") not in ("pdm", "i2s"):
-        raise KwsgenError(f"option mic of board esp32s3 must be pdm or i2s, not {options.get('mic')!r}")
+    for key, allowed in OPTION_CHOICES.get(board.name, {}).items():
+        if options.get(key) not in allowed:
+            raise KwsgenError(
+                f"option {key} of board {board.name} must be {' or '.join(allowed)}, not {options.get(key)!r}"
+            )
     return options
 
 
@@ -98,7 +131,7 @@ def render_board(
         )
     layout = LAYOUTS[board.name]
     opts = board_options(board, options)
-    folder = GeneratedFolder(out, force=force)
+    folder = GeneratedFolder(out, force=force, build_outputs=layout.build_outputs)
     folder.check()
     env = _env(f"boards/{board.name}")
     context = {
@@ -110,7 +143,8 @@ def render_board(
         "project_root": project_root,
         "core_dir": layout.core_dir,
         "glue": layout.glue,
-        "instructions": layout.instructions,
+        "instructions": layout.instructions.replace("{app_name}", QF_APP_NAME),
+        "app_name": QF_APP_NAME,
         "classes": [{"number": c["number"], "label": c["comment"]} for c in class_macros(spec.labels)],
         "macs": f"{sum(la.macs for la in spec.model.layers):,}",
         "state_bytes": 4500 + spec.device.average * len(spec.labels),
