@@ -39,6 +39,9 @@ def build_cmd(
         False, "--verify", help="Also run the Test recordings through Python, the host and the Cortex-M4 firmware."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite the output folder even if files there changed."),
+    capture: bool = typer.Option(
+        False, "--capture", help="Data-collection firmware instead: streams the microphone for kwsgen record."
+    ),
 ) -> None:
     """Generate a complete firmware project for BOARD from the project's trained model.
 
@@ -55,8 +58,8 @@ def build_cmd(
     fp = firmware_footprint(spec)
     if target.flash_kb:
         target.check_fits(f"model {spec.model_name!r} on {target.name}", fp.flash, fp.ram)
-    out = out or project.root / "firmware" / target.name
-    files = render_board(spec, target, out, project.root, _parse_options(option), force=force)
+    out = out or project.root / "firmware" / (f"{target.name}-capture" if capture else target.name)
+    files = render_board(spec, target, out, project.root, _parse_options(option), force=force, capture=capture)
     console.print(f"wrote {len(files)} files to {out}")
     how = "measured for Cortex-M4 with arm-none-eabi-gcc -O2" if fp.measured else "estimated"
     limits = (
@@ -66,8 +69,16 @@ def build_cmd(
         else ""
     )
     console.print(f"kwsgen core: flash {fp.flash:,} bytes, RAM {fp.ram:,} bytes{limits} ({how})")
-    if verify:
+    if verify and not capture:
         _verify(project, spec)
+    if capture:
+        console.print(
+            f"next: flash it (kwsgen flash --board {target.name} --out {out}), then "
+            f"kwsgen record --port auto --label WORD --set Train --seconds 10 -p {project.root}"
+            if target.name != "host"
+            else f"next: kwsgen virtual-device --capture -p {project.root} AUDIO..., then kwsgen record --port PATH ..."
+        )
+        return
     console.print(f"next: {NEXT[target.name].format(out=out)}")
 
 
@@ -117,23 +128,44 @@ def flash_cmd(
 
 @app.command("run")
 def run_cmd(
-    audio: list[Path] = typer.Argument(..., help="Audio files (16 kHz mono 16-bit WAV or FLAC)."),
+    audio: list[Path] = typer.Argument(
+        None, help="Audio files (16 kHz mono 16-bit WAV or FLAC). With --truth: project recordings (default: all)."
+    ),
     project_dir: Path = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here)."),
     model: str = typer.Option(None, "--model", "-m", help="Trained model (default: [training] model)."),
     engine: str = typer.Option("python", "--engine", "-e", help="python, host or qemu."),
+    truth: str = typer.Option(
+        None, "--truth", help="Compare with this label session, event by event (hits, misses, false alarms)."
+    ),
+    set_name: str = typer.Option(None, "--set", help="With --truth and no AUDIO: only recordings of this Set."),
+    predictions: str = typer.Option(
+        "Model Testing", "--predictions", help="With --truth: the label session the predictions are written to."
+    ),
 ) -> None:
     """Print the firmware's JSON lines for each audio file, as ENGINE computes them.
 
     python simulates the firmware (reference front end, TFLite Micro); host
     runs the host build of the firmware; qemu runs the Cortex-M4 build under
     QEMU. All three print the same lines. Each file starts from reset.
+
+    With --truth SESSION, the project's recordings are scored against that
+    session's segments instead: hits, misses and false alarms per class,
+    false alarms per hour and detection latency. The predictions become the
+    label session "Model Testing" (see them beside the truth with kwsgen
+    label review --session SESSION --session "Model Testing") and Audacity
+    label files in PROJECT/model_testing/.
     """
     from ..audio import read_audio
     from ..firmware.engines import ENGINES, run_engine
 
     if engine not in ENGINES:
         raise KwsgenError(f"unknown engine {engine!r}; the engines are: {', '.join(ENGINES)}")
-    _, spec = _spec(project_dir, model)
+    project, spec = _spec(project_dir, model)
+    if truth is not None:
+        _run_truth(project, spec, audio or [], engine, truth, set_name, predictions)
+        return
+    if not audio:
+        raise KwsgenError("give the audio files to run (or --truth SESSION to test on the project's recordings)")
     for path in audio:
         samples = read_audio(path)
         lines = run_engine(engine, spec, samples).lines
@@ -141,3 +173,39 @@ def run_cmd(
             console.print(f"# {path}", highlight=False)
         for line in lines:
             print(line)
+
+
+def _project_recording(project, path: Path) -> str:
+    """A recording named on the command line, as the project names it."""
+    for candidate in (path, project.recordings_dir / path):
+        try:
+            rel = candidate.resolve().relative_to(project.recordings_dir.resolve()).as_posix()
+        except ValueError:
+            continue
+        if project.recording_path(rel).is_file():
+            return rel
+    raise KwsgenError("is not one of the project's recordings (--truth compares with its label sessions)", path)
+
+
+def _run_truth(project, spec, audio, engine, truth, set_name, predictions) -> None:
+    from ..firmware.events import evaluate_files
+
+    if not project.has_session(truth):
+        raise KwsgenError(f"no label session {truth!r}; the sessions are: {', '.join(project.session_names())}")
+    if audio:
+        files = [_project_recording(project, p) for p in audio]
+    else:
+        md = project.load_metadata()
+        files = sorted({s.file for s in project.load_session(truth).segments})
+        if set_name:
+            files = [f for f in files if md.get(f, "Set") == set_name]
+        if not files:
+            raise KwsgenError(f"session {truth!r} has no recordings" + (f" in Set {set_name}" if set_name else ""))
+    report, folder = evaluate_files(project, spec, truth, files, engine, predictions)
+    for row in report.table():
+        console.print(row, highlight=False)
+    console.print(
+        f"wrote label session {predictions!r}, Audacity labels and events.json to {folder}; compare them with: "
+        f"kwsgen label review --session {truth!r} --session {predictions!r}",
+        highlight=False,
+    )

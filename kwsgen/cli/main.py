@@ -38,7 +38,7 @@ def _root(
 
 
 def _register() -> None:
-    from . import boards, codegen, features, firmware, project, train  # noqa: F401  (their commands register on app)
+    from . import boards, codegen, devices, features, firmware, project, train  # noqa: F401  (their commands register on app)
 
 
 def main(argv: list[str] | None = None) -> int:

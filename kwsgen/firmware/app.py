@@ -43,6 +43,8 @@ FRONTEND_FILES = (
     "kws_frontend.c",
     "kws_pipeline.h",
     "kws_pipeline.c",
+    "kws_capture.h",
+    "kws_capture.c",
 )
 MODEL_PREFIX = "kws_model"
 # TFLite's int8 softmax always outputs probability (q + 128) / 256; kwsgen's input is features / 128.

@@ -8,6 +8,7 @@ overwrite files a person changed or added, unless forced.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,9 @@ class BoardLayout:
 LAYOUTS = {
     "host": BoardLayout(
         "kws",
-        {"CMakeLists.txt": "CMakeLists.txt", "main.c": "main.c"},
-        "`main.c` (audio on standard input, lines on standard output), `CMakeLists.txt`",
+        {"CMakeLists.txt": "CMakeLists.txt", "main.c": "main.c", "capture_main.c": "capture_main.c"},
+        "`main.c` (audio on standard input, lines on standard output), `capture_main.c` (the capture "
+        "firmware: raw audio in, capture frames out), `CMakeLists.txt`",
         "```sh\ncmake -S . -B build && cmake --build build\n./build/kws_host < recording.wav      "
         "# 16 kHz mono 16-bit WAV, or raw int16 samples\n```",
         ("build",),
@@ -120,10 +122,32 @@ def board_options(board: Board, given: dict[str, str]) -> dict[str, object]:
     return options
 
 
+CAPTURE_BOARDS = ("host", "nano33")
+PLATFORMIO_FILTER = "monitor/filter_kwsgen.py"
+
+
 def render_board(
-    spec: FirmwareSpec, board: Board, out: Path, project_root: Path, options: dict[str, str], force: bool = False
+    spec: FirmwareSpec,
+    board: Board,
+    out: Path,
+    project_root: Path,
+    options: dict[str, str],
+    force: bool = False,
+    capture: bool = False,
 ) -> list[str]:
-    """Write the board project into `out`; returns the files written (relative paths)."""
+    """Write the board project into `out`; returns the files written (relative paths).
+
+    capture: data-collection firmware instead (kws_capture.h), for kwsgen record."""
+    if capture and board.name not in CAPTURE_BOARDS:
+        hint = (
+            "; the SDK's own qf_ssi_ai_app in data-collection mode streams audio to SensiML's tools"
+            if board.name == "quickfeather"
+            else ""
+        )
+        raise KwsgenError(
+            f"kwsgen does not generate capture firmware for {board.title} yet (it does for "
+            f"{', '.join(CAPTURE_BOARDS)}){hint}"
+        )
     if board.name not in LAYOUTS:
         raise KwsgenError(
             f"kwsgen cannot generate {board.title} projects yet; the boards it can build are: "
@@ -148,6 +172,9 @@ def render_board(
         "classes": [{"number": c["number"], "label": c["comment"]} for c in class_macros(spec.labels)],
         "macs": f"{sum(la.macs for la in spec.model.layers):,}",
         "state_bytes": 4500 + spec.device.average * len(spec.labels),
+        "capture": capture,
+        "labels_json": json.dumps(spec.labels),
+        "sample_rate": spec.frontend.sample_rate,
     }
     files: dict[str, str] = {f"{layout.core_dir}/{name}": text for name, text in spec.core.items()}
     for target, template in layout.files.items():
@@ -155,6 +182,8 @@ def render_board(
             files[target] = env.get_template(template).render(**context)
         else:
             files[target] = (board_sources(board.name) / template).read_text()
+    if board.project == "platformio" and not capture:
+        files[PLATFORMIO_FILTER] = _env("boards").get_template("filter_kwsgen.py.j2").render(**context)
     if board.name == "qemu":
         for name in QEMU_SUPPORT:
             files[name] = (host_tools_dir() / "m4" / name).read_text()

@@ -56,6 +56,21 @@ def build_host_firmware(spec: FirmwareSpec, sanitize: bool = False) -> Path:
     return build(bs, "fw-host-asan" if sanitize else "fw-host")
 
 
+def build_host_capture(spec: FirmwareSpec, sanitize: bool = False) -> Path:
+    """The host build of the capture firmware (kws_capture.c behind capture_main.c)."""
+    core = core_dir(spec)
+    flags = HOST_CFLAGS + (SANITIZE_CFLAGS if sanitize else ())
+    bs = BuildSpec(
+        cc=host_cc(),
+        sources=(core / "kws_capture.c", board_sources("host") / "capture_main.c"),
+        include_dirs=(core,),
+        flags=flags,
+        link_flags=SANITIZE_CFLAGS if sanitize else (),
+        output_name="kws_capture",
+    )
+    return build(bs, "capture-host-asan" if sanitize else "capture-host")
+
+
 def build_qemu_firmware(spec: FirmwareSpec, dsp: bool = True) -> Path:
     core = core_dir(spec)
     m4 = host_tools_dir() / "m4"

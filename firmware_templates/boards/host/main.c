@@ -24,6 +24,7 @@ static void print_result(const kws_result_t *result, void *user)
     (void)user;
     if (kws_pipeline_format(result, line, sizeof line) > 0) {
         fputs(line, stdout);
+        fflush(stdout); /* a live reader (kwsgen virtual-device) sees each line at once */
     }
 }
 

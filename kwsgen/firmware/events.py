@@ -1,0 +1,201 @@
+"""Model testing on files: firmware-exact detections compared with ground-truth segments, event by event.
+
+A detection is a classification line naming a keyword (not UNK, not
+Unknown). It hits a truth segment of the same label when the centre of its
+classified window lies inside the segment; the first such detection is the
+hit, later ones are repeats of the same event (reported, not false alarms).
+A detection that hits nothing is a false alarm for its class. Latency runs
+from the centre of the truth segment (auto-labelling centres segments on the
+utterance) to the last sample of the detecting window.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..project.settings import UNKNOWN
+from ..project.store import Segment
+
+
+@dataclass(frozen=True)
+class Detection:
+    file: str
+    sample: int  # last sample of the classified window
+    label: str
+    score: float
+
+    def window(self, length: int) -> tuple[int, int]:
+        return max(0, self.sample + 1 - length), self.sample + 1
+
+
+@dataclass
+class ClassEvents:
+    events: int = 0
+    hits: int = 0
+    misses: int = 0
+    false_alarms: int = 0
+    repeats: int = 0
+
+
+@dataclass
+class EventReport:
+    classes: dict[str, ClassEvents]
+    seconds: float
+    latencies: list[float] = field(default_factory=list)  # seconds
+    detections: list[Detection] = field(default_factory=list)
+
+    @property
+    def hits(self) -> int:
+        return sum(c.hits for c in self.classes.values())
+
+    @property
+    def events(self) -> int:
+        return sum(c.events for c in self.classes.values())
+
+    @property
+    def false_alarms(self) -> int:
+        return sum(c.false_alarms for c in self.classes.values())
+
+    @property
+    def false_alarms_per_hour(self) -> float:
+        return self.false_alarms / (self.seconds / 3600) if self.seconds else 0.0
+
+    @property
+    def miss_rate(self) -> float:
+        return 1 - self.hits / self.events if self.events else 0.0
+
+    def as_dict(self) -> dict:
+        lat = np.array(self.latencies) if self.latencies else np.array([np.nan])
+        return {
+            "audio_hours": round(self.seconds / 3600, 4),
+            "events": self.events,
+            "hits": self.hits,
+            "misses": self.events - self.hits,
+            "miss_rate": round(self.miss_rate, 4),
+            "false_alarms": self.false_alarms,
+            "false_alarms_per_hour": round(self.false_alarms_per_hour, 2),
+            "latency_ms": {
+                "median": None if np.isnan(lat).all() else round(float(np.median(lat)) * 1000, 1),
+                "p90": None if np.isnan(lat).all() else round(float(np.percentile(lat, 90)) * 1000, 1),
+            },
+            "classes": {k: vars(v) for k, v in self.classes.items()},
+        }
+
+    def table(self) -> list[str]:
+        rows = [f"{'class':>12} {'events':>7} {'hits':>6} {'misses':>7} {'false alarms':>13} {'repeats':>8}"]
+        for name, c in self.classes.items():
+            rows.append(f"{name:>12} {c.events:>7} {c.hits:>6} {c.misses:>7} {c.false_alarms:>13} {c.repeats:>8}")
+        d = self.as_dict()
+        rows.append(
+            f"{self.hits}/{self.events} keywords detected (miss rate {d['miss_rate']:.1%}); "
+            f"{self.false_alarms} false alarms in {self.seconds / 60:.1f} min = "
+            f"{d['false_alarms_per_hour']:.1f} per hour; "
+            f"latency median {d['latency_ms']['median']} ms, 90th percentile {d['latency_ms']['p90']} ms"
+        )
+        return rows
+
+
+def detections(file: str, lines: list[str]) -> list[Detection]:
+    """The keyword detections among a file's JSON lines (UNK and Unknown are not detections)."""
+    found = []
+    for line in lines:
+        d = json.loads(line)
+        if d["Classification"] == 0 or d["label"] == UNKNOWN:
+            continue
+        found.append(Detection(file, int(d["sample"]), d["label"], float(d["score"])))
+    return found
+
+
+def score_events(
+    truth: list[Segment], found: list[Detection], keywords: list[str], window: int, seconds: float, rate: int = 16000
+) -> EventReport:
+    report = EventReport({k: ClassEvents() for k in keywords}, seconds, detections=list(found))
+    events = [s for s in truth if s.label in report.classes]
+    hit: set[Segment] = set()
+    for seg in events:
+        report.classes[seg.label].events += 1
+    for det in sorted(found, key=lambda d: (d.file, d.sample)):
+        start, end = det.window(window)
+        centre = (start + end) // 2
+        match = next(
+            (s for s in events if s.file == det.file and s.label == det.label and s.start <= centre < s.end), None
+        )
+        counts = report.classes.setdefault(det.label, ClassEvents())
+        if match is None:
+            counts.false_alarms += 1
+        elif match in hit:
+            counts.repeats += 1
+        else:
+            hit.add(match)
+            counts.hits += 1
+            report.latencies.append((det.sample - match.centre) / rate)
+    for seg in events:
+        if seg not in hit:
+            report.classes[seg.label].misses += 1
+    return report
+
+
+def prediction_segments(found: list[Detection], window: int) -> list[Segment]:
+    return [Segment(d.file, *d.window(window), d.label) for d in found]
+
+
+PREDICTIONS_SESSION = "Model Testing"
+
+
+def evaluate_files(
+    project,
+    spec,
+    truth_session: str,
+    files: list[str],
+    engine: str = "python",
+    predictions_session: str = PREDICTIONS_SESSION,
+    progress: bool = True,
+):
+    """Run `files` (project recordings) through the firmware engine, score them against `truth_session`,
+    and write the predictions as a label session and as Audacity label files. Returns (report, folder)."""
+    from ..audio import read_audio
+    from ..errors import KwsgenError
+    from ..project.exporters import export_audacity
+    from ..project.features import progress_bar
+    from ..project.project import TRAINING_SESSION
+    from ..project.store import check_session_name
+    from .engines import run_engine
+
+    check_session_name(predictions_session)
+    if predictions_session in (truth_session, TRAINING_SESSION):
+        raise KwsgenError(
+            f"the predictions would replace the labels of session {predictions_session!r}; choose another --predictions"
+        )
+    if not project.has_session(truth_session):
+        raise KwsgenError(f"no label session {truth_session!r}; the sessions are: {', '.join(project.session_names())}")
+    truth = [s for s in project.load_session(truth_session).segments if s.file in set(files)]
+    keywords = [label for label in spec.labels if label != UNKNOWN]
+    found: list[Detection] = []
+    seconds = 0.0
+    rate = spec.frontend.sample_rate
+    with progress_bar(progress and len(files) > 1) as bar:
+        task = bar.add_task(f"testing ({engine})", total=len(files))
+        for file in files:
+            audio = read_audio(project.recording_path(file))
+            seconds += len(audio) / rate
+            found += detections(file, run_engine(engine, spec, audio).lines)
+            bar.advance(task)
+    window = spec.frontend.cascade_samples
+    report = score_events(truth, found, keywords, window, seconds, rate)
+    session = project.load_session(predictions_session, create=True)
+    session.segments = [s for s in session.segments if s.file not in set(files)]
+    session.add(prediction_segments(found, window))
+    project.save_session(session)
+    folder = project.root / "model_testing" / predictions_session.replace(" ", "_")
+    export_audacity(project, predictions_session, folder / "audacity", force=True)
+    from ..fsutil import atomic_write_text
+
+    atomic_write_text(
+        folder / "events.json",
+        json.dumps({"truth": truth_session, "engine": engine, "files": len(files), **report.as_dict()}, indent=1)
+        + "\n",
+    )
+    return report, folder
