@@ -330,7 +330,11 @@ def test_capture_builds_only_where_kwsgen_generates_it(project, spec, tmp_path):
     text = (tmp_path / "cap" / "src" / "main.cpp").read_text()
     assert "kws_capture_push" in text and "kws_pipeline" not in text and "monitor/filter_kwsgen.py" not in files
     assert ProjectConfig.lint(str(tmp_path / "cap" / "platformio.ini")) == {"errors": [], "warnings": []}
-    for board in ("esp32s3", "quickfeather", "qemu"):
+    esp = render_board(spec, get_board("esp32s3"), tmp_path / "esp", project.root, {}, capture=True)
+    text = (tmp_path / "esp" / "src" / "main.c").read_text()
+    assert "usb_serial_jtag_write_bytes" in text and "kws_capture_push" in text and "kws_pipeline" not in text and esp
+    assert ProjectConfig.lint(str(tmp_path / "esp" / "platformio.ini")) == {"errors": [], "warnings": []}
+    for board in ("quickfeather", "qemu"):
         with pytest.raises(KwsgenError, match="capture firmware"):
             render_board(spec, get_board(board), tmp_path / board, project.root, {}, capture=True)
 

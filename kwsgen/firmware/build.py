@@ -122,7 +122,7 @@ def board_options(board: Board, given: dict[str, str]) -> dict[str, object]:
     return options
 
 
-CAPTURE_BOARDS = ("host", "nano33")
+CAPTURE_BOARDS = ("host", "nano33", "esp32s3")
 PLATFORMIO_FILTER = "monitor/filter_kwsgen.py"
 
 
