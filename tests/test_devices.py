@@ -470,3 +470,36 @@ def test_run_truth_scores_the_test_set_and_writes_predictions_beside_the_labels(
     ):
         bad = cli("run", *args, "-p", str(project.root))
         assert bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_interrupted_recording_keeps_what_was_captured_in_a_valid_file(tmp_path):
+    audio = (np.arange(SPP * 5) % 3000 - 1500).astype(np.int16)
+    frames = [encode_frame(i, audio[i * SPP : (i + 1) * SPP]) for i in range(5)]
+
+    class Interrupted:
+        in_waiting = 0
+
+        def __init__(self):
+            self.chunks = [header_bytes(), *frames]
+
+        def read(self, n):
+            if not self.chunks:
+                raise KeyboardInterrupt  # Ctrl-C while waiting for more audio
+            return self.chunks.pop(0)
+
+        def write(self, data):
+            pass
+
+    capture = record_from_port(Interrupted(), 10.0, tmp_path / "r.wav", 16000)
+    assert capture.interrupted and "interrupted" in capture.summary()
+    got, rate = sf.read(tmp_path / "r.wav", dtype="int16")
+    assert rate == 16000 and np.array_equal(got, audio)
+
+
+def test_record_from_the_microphone_needs_sounddevice_or_says_so(project):
+    if importlib.util.find_spec("sounddevice") is not None:
+        pytest.skip("sounddevice is installed here; without a microphone there is nothing to check")
+    got = cli("record", "--mic", "--label", "yes", "--seconds", "1", "-p", str(project.root))
+    assert got.returncode == 1 and "pip install sounddevice" in got.stderr and "Traceback" not in got.stderr
+    both = cli("record", "--mic", "--port", "loop://", "--label", "yes", "--seconds", "1", "-p", str(project.root))
+    assert both.returncode == 1 and "either --port" in both.stderr
