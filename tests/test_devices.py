@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - project and spec are fixtures imported from test_firmware, used as parameters
 """Devices: the capture protocol (C framing equals the Python parser's, resynchronisation, lost and corrupted
 frames), the serial monitor (partial lines, resets, garbage, reconnects, Open Gateway lines), the virtual
 device end to end with monitor and record, port auto-detection, the PlatformIO monitor filter."""
@@ -32,27 +33,13 @@ from kwsgen.devices.monitor import (
 from kwsgen.devices.protocol import CONNECT, Frame, FrameParser, Header, crc16, encode_frame
 from kwsgen.devices.record import record_from_port
 from kwsgen.errors import KwsgenError
-from kwsgen.firmware.app import load_spec
 from kwsgen.firmware.build import render_board
 from kwsgen.firmware.engines import build_host_capture, run_python
 from kwsgen.project.store import Segment
-from kwsgen.train.transfer import train_project
 
-from .test_train import FAST, SMALL, example_subset
+from .test_firmware import project, spec  # noqa: F401 - the same trained project fixtures, one per module
 
 SPP = 240
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    p = example_subset(tmp_path_factory.mktemp("dev") / "p", SMALL)
-    train_project(p, progress=False, log=lambda *_: None, **FAST)
-    return p
-
-
-@pytest.fixture(scope="module")
-def spec(project):
-    return load_spec(project)
 
 
 def header_bytes(rate=16000, spp=SPP):
