@@ -25,7 +25,10 @@ background-noise recordings were in pretraining (as unknown words and noise):
 the base model has heard those very clips, which flatters its false-alarm
 rate somewhat. Events are scored as `kwsgen run --truth` scores them: a
 detection counts when the centre of its window lies in the keyword's 1.25 s
-segment; repeats of a detected keyword are not false alarms.
+segment; repeats of a detected keyword are not false alarms. The negative
+stream's false alarms are also broken down by what was under the window's
+centre (which wake phrase, unknown words, silence clips, which noise), and
+filter mode reports what higher UNK thresholds would give.
 
 Usage: python bench/false_alarms.py [--minutes 30] [--keywords 200] [--seed 1] [--models example,speech-commands]
 """
@@ -81,32 +84,58 @@ def allowed_speaker(path: Path, speakers: set[str] | None) -> bool:
     return speaker_bucket(speaker) >= 70 and (speakers is None or speaker in speakers)
 
 
+def source_of(path: Path) -> str:
+    if path.parent.parent == DATA / "wake_words":
+        return f"wake phrase {path.parent.name}"
+    return "silence clip" if path.parent.name == "_silence_" else "unknown word"
+
+
 def negative_stream(
     rng: np.random.Generator, minutes: float, keywords: list[str], speakers: set[str] | None
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """The stream, and what is where in it: (start, end, source) spans."""
     sc = DATA / "speech_commands_v2"
     paths = [p for p in (DATA / "wake_words").rglob("*.flac") if p.parent != DATA / "wake_words"]
     words = sorted((sc / "_unknown_").glob("*.flac")) + sorted((sc / "_silence_").glob("*.flac"))
     paths += [p for p in words if allowed_speaker(p, speakers)]
     paths = [p for p in paths if not any(p.name.startswith(f"{k}_") for k in keywords)]
-    noises = [clip(p) for p in sorted((DATA / "background_noise").glob("*.flac"))]
-    pieces, total = [], 0
+    noise_files = sorted((DATA / "background_noise").glob("*.flac"))
+    noises = [clip(p) for p in noise_files]
+    pieces: list[tuple[np.ndarray, str]] = []
     # The background recordings themselves, in 10 s pieces, are part of the stream too.
-    for noise in noises:
+    for path, noise in zip(noise_files, noises, strict=True):
         for i in range(0, len(noise) - 10 * RATE, 30 * RATE):
-            pieces.append(noise[i : i + 10 * RATE])
+            pieces.append((noise[i : i + 10 * RATE], f"background noise {path.stem}"))
     order = rng.permutation(len(paths))
     target = int(minutes * 60 * RATE)
-    total = sum(len(p) for p in pieces)
+    total = sum(len(p) for p, _ in pieces)
     for i in order:
         if total >= target:
             break
         piece = clip(paths[i])
         gap = noise_bed(rng, noises, int(rng.uniform(0.3, 1.5) * RATE), 0.05)
-        pieces += [piece, gap]
+        pieces += [(piece, source_of(paths[i])), (gap, "quiet gap")]
         total += len(piece) + len(gap)
     shuffled = [pieces[i] for i in rng.permutation(len(pieces))]
-    return np.concatenate(shuffled)[:target]
+    spans, at = [], 0
+    for audio, source in shuffled:
+        if at < target:
+            spans.append((at, min(at + len(audio), target), source))
+        at += len(audio)
+    return np.concatenate([a for a, _ in shuffled])[:target], spans
+
+
+def by_source(found, spans: list[tuple[int, int, str]], window: int) -> dict:
+    """False alarms per kind of audio under the window's centre, beside how much of each the stream holds."""
+    starts = np.array([s for s, _, _ in spans])
+    table: dict[str, dict] = {}
+    for _, _, source in spans:
+        table.setdefault(source, {"clips": 0, "false_alarms": 0})["clips"] += 1
+    for det in found:
+        lo, hi = det.window(window)
+        i = int(np.searchsorted(starts, (lo + hi) // 2, side="right")) - 1
+        table[spans[i][2]]["false_alarms"] += 1
+    return dict(sorted(table.items(), key=lambda kv: -kv[1]["false_alarms"]))
 
 
 def positive_stream(
@@ -158,7 +187,7 @@ MODELS = {"example": example_model, "speech-commands": speech_commands_model}
 SWEEP = (0.7, 0.8, 0.9)
 
 
-def evaluate(spec, stream: np.ndarray, name: str, truth: list[Segment], keywords: list[str]) -> dict:
+def evaluate(spec, stream: np.ndarray, name: str, truth: list[Segment], keywords: list[str], spans=None) -> dict:
     start = time.perf_counter()
     lines = run_python(spec, stream).lines
     found = detections(name, lines)
@@ -168,6 +197,8 @@ def evaluate(spec, stream: np.ndarray, name: str, truth: list[Segment], keywords
         "lines": len(lines),
         "seconds_to_run": round(time.perf_counter() - start, 1),
     }
+    if spans is not None:
+        result["false_alarms_by_source"] = by_source(found, spans, window)
     if spec.device.mode == "filter":
         # In filter mode the threshold only turns a classification into UNK, so a higher one is the same
         # lines with the low scores dropped (to the printed score's hundredths).
@@ -197,13 +228,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             spec, source, speakers = MODELS[name](Path(tmp))
             keywords = [k for k in spec.labels if k != "Unknown"]
-            negative = negative_stream(rng, args.minutes, keywords, speakers)
+            negative, spans = negative_stream(rng, args.minutes, keywords, speakers)
             positive, truth = positive_stream(rng, args.keywords, keywords, speakers)
             results = {}
             for mode in ("filter", "continuous"):
                 mspec = dataclasses.replace(spec, device=dataclasses.replace(spec.device, mode=mode))
                 results[mode] = {
-                    "negative": evaluate(mspec, negative, "negative", [], keywords),
+                    "negative": evaluate(mspec, negative, "negative", [], keywords, spans),
                     "positive": evaluate(mspec, positive, "positive", truth, keywords),
                 }
         out["models"][name] = {
