@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kwsgen-setup
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench bench-training clean
 
 setup: $(STAMP)
 
@@ -28,8 +28,16 @@ lint: setup
 format: setup
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
+# Minutes: the front end, compiled inference and auto-labelling figures.
 bench: setup
 	$(BIN)/python bench/frontend.py
+	$(BIN)/python bench/inference.py
+	$(BIN)/python bench/autolabel.py
+
+# About half an hour on 2 cores: transfer learning (3 seeds, 2 datasets) and false alarms on long audio.
+bench-training: setup
+	$(BIN)/python bench/transfer.py
+	$(BIN)/python bench/false_alarms.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -23,7 +23,7 @@ def _labels(project_dir: Path | None, model: str | None) -> list[str] | None:
     return load_spec(Project.open(folder), model).labels
 
 
-def _open_port(port: str, baud: int, what: str):
+def _open_port(port: str, baud: int):
     """A serial port by path or pyserial URL (loop://, socket://); 'auto' finds a known board."""
     import serial
 
@@ -61,7 +61,7 @@ def monitor_cmd(
 
     labels = _labels(project_dir, model)
     labeler = Labeler(labels)
-    port, opener = _open_port(port, baud, "monitor")
+    port, opener = _open_port(port, baud)
     event_log = EventLog(log) if log else None
     end = time.monotonic() + seconds if seconds is not None else None
     counts = {"classifications": 0, "log lines": 0}
@@ -138,7 +138,7 @@ def record_cmd(
         console.print(f"recording {seconds:g} s from the microphone; Ctrl-C stops early")
         capture = record_from_microphone(seconds, tmp, rate)
     else:
-        port, opener = _open_port(port, baud, "record")
+        port, opener = _open_port(port, baud)
         try:
             serial_port = opener()
         except Exception as exc:
