@@ -190,18 +190,8 @@ def _project_recording(project, path: Path) -> str:
 def _run_truth(project, spec, audio, engine, truth, set_name, predictions) -> None:
     from ..firmware.events import evaluate_files
 
-    if not project.has_session(truth):
-        raise KwsgenError(f"no label session {truth!r}; the sessions are: {', '.join(project.session_names())}")
-    if audio:
-        files = [_project_recording(project, p) for p in audio]
-    else:
-        md = project.load_metadata()
-        files = sorted({s.file for s in project.load_session(truth).segments})
-        if set_name:
-            files = [f for f in files if md.get(f, "Set") == set_name]
-        if not files:
-            raise KwsgenError(f"session {truth!r} has no recordings" + (f" in Set {set_name}" if set_name else ""))
-    report, folder = evaluate_files(project, spec, truth, files, engine, predictions)
+    files = [_project_recording(project, p) for p in audio] or None
+    report, folder = evaluate_files(project, spec, truth, files, engine, predictions, set_name=set_name)
     for row in report.table():
         console.print(row, highlight=False)
     console.print(

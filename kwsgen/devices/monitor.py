@@ -98,9 +98,7 @@ def parse_line(text: str, labeler: Labeler, now: float | None = None) -> Classif
             d = json.loads(text[start:])
             n = int(d["Classification"])
             model = int(d.get("ModelNumber", 0))
-        except (ValueError, KeyError, TypeError):
-            return DeviceLog(now, text)
-        if not isinstance(d, dict):
+        except (ValueError, KeyError, TypeError):  # TypeError: JSON that is not an object
             return DeviceLog(now, text)
         score = d.get("score")
         sample = d.get("sample")

@@ -82,16 +82,15 @@ def record_from_port(
 ) -> Capture:
     """Capture `seconds` of audio from an open serial port running capture firmware into the WAV file `out`."""
     parser = FrameParser()
-    items = _read(
-        port,
-        parser,
-        HEADER_TIMEOUT_S,
-        "no capture header (is it running capture firmware? kwsgen build --capture)",
-        source,
-    )
-    header = next((i for i in items if isinstance(i, Header)), None)
-    while header is None:
-        items = _read(port, parser, HEADER_TIMEOUT_S, "no capture header", source)
+    header = None
+    while header is None:  # frames before our connect belong to someone else's connection
+        items = _read(
+            port,
+            parser,
+            HEADER_TIMEOUT_S,
+            "no capture header (is it running capture firmware? kwsgen build --capture)",
+            source,
+        )
         header = next((i for i in items if isinstance(i, Header)), None)
     if header.sample_rate != expected_rate:
         raise KwsgenError(

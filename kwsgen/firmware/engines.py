@@ -42,33 +42,30 @@ def core_dir(spec: FirmwareSpec) -> Path:
     return cached_folder("core", spec.core)
 
 
-def build_host_firmware(spec: FirmwareSpec, sanitize: bool = False) -> Path:
-    core = core_dir(spec)
+def _host_program(sources: tuple[Path, ...], include: Path, name: str, cache: str, sanitize: bool) -> Path:
     flags = HOST_CFLAGS + (SANITIZE_CFLAGS if sanitize else ())
     bs = BuildSpec(
         cc=host_cc(),
-        sources=(*sorted(core.glob("*.c")), board_sources("host") / "main.c"),
-        include_dirs=(core,),
+        sources=sources,
+        include_dirs=(include,),
         flags=flags,
         link_flags=SANITIZE_CFLAGS if sanitize else (),
-        output_name="kws_host",
+        output_name=name,
     )
-    return build(bs, "fw-host-asan" if sanitize else "fw-host")
+    return build(bs, f"{cache}-asan" if sanitize else cache)
+
+
+def build_host_firmware(spec: FirmwareSpec, sanitize: bool = False) -> Path:
+    core = core_dir(spec)
+    sources = (*sorted(core.glob("*.c")), board_sources("host") / "main.c")
+    return _host_program(sources, core, "kws_host", "fw-host", sanitize)
 
 
 def build_host_capture(spec: FirmwareSpec, sanitize: bool = False) -> Path:
     """The host build of the capture firmware (kws_capture.c behind capture_main.c)."""
     core = core_dir(spec)
-    flags = HOST_CFLAGS + (SANITIZE_CFLAGS if sanitize else ())
-    bs = BuildSpec(
-        cc=host_cc(),
-        sources=(core / "kws_capture.c", board_sources("host") / "capture_main.c"),
-        include_dirs=(core,),
-        flags=flags,
-        link_flags=SANITIZE_CFLAGS if sanitize else (),
-        output_name="kws_capture",
-    )
-    return build(bs, "capture-host-asan" if sanitize else "capture-host")
+    sources = (core / "kws_capture.c", board_sources("host") / "capture_main.c")
+    return _host_program(sources, core, "kws_capture", "capture-host", sanitize)
 
 
 def build_qemu_firmware(spec: FirmwareSpec, dsp: bool = True) -> Path:

@@ -149,15 +149,18 @@ def evaluate_files(
     project,
     spec,
     truth_session: str,
-    files: list[str],
+    files: list[str] | None = None,
     engine: str = "python",
     predictions_session: str = PREDICTIONS_SESSION,
     progress: bool = True,
+    set_name: str | None = None,
 ):
-    """Run `files` (project recordings) through the firmware engine, score them against `truth_session`,
-    and write the predictions as a label session and as Audacity label files. Returns (report, folder)."""
+    """Run `files` (project recordings; default: every recording of the truth session, of `set_name` if
+    given) through the firmware engine, score them against `truth_session`, and write the predictions as
+    a label session and as Audacity label files. Returns (report, folder)."""
     from ..audio import read_audio
     from ..errors import KwsgenError
+    from ..fsutil import atomic_write_text
     from ..project.exporters import export_audacity
     from ..project.features import progress_bar
     from ..project.project import TRAINING_SESSION
@@ -171,7 +174,15 @@ def evaluate_files(
         )
     if not project.has_session(truth_session):
         raise KwsgenError(f"no label session {truth_session!r}; the sessions are: {', '.join(project.session_names())}")
-    truth = [s for s in project.load_session(truth_session).segments if s.file in set(files)]
+    truth_segments = project.load_session(truth_session).segments
+    if files is None:
+        md = project.load_metadata()
+        files = sorted({s.file for s in truth_segments if set_name is None or md.get(s.file, "Set") == set_name})
+        if not files:
+            where = f" in Set {set_name}" if set_name else ""
+            raise KwsgenError(f"session {truth_session!r} has no recordings{where}")
+    tested = set(files)
+    truth = [s for s in truth_segments if s.file in tested]
     keywords = [label for label in spec.labels if label != UNKNOWN]
     found: list[Detection] = []
     seconds = 0.0
@@ -186,13 +197,11 @@ def evaluate_files(
     window = spec.frontend.cascade_samples
     report = score_events(truth, found, keywords, window, seconds, rate)
     session = project.load_session(predictions_session, create=True)
-    session.segments = [s for s in session.segments if s.file not in set(files)]
+    session.segments = [s for s in session.segments if s.file not in tested]
     session.add(prediction_segments(found, window))
     project.save_session(session)
     folder = project.root / "model_testing" / predictions_session.replace(" ", "_")
     export_audacity(project, predictions_session, folder / "audacity", force=True)
-    from ..fsutil import atomic_write_text
-
     atomic_write_text(
         folder / "events.json",
         json.dumps({"truth": truth_session, "engine": engine, "files": len(files), **report.as_dict()}, indent=1)
