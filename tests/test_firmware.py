@@ -45,14 +45,30 @@ def spec(project):
 
 
 def continuous(spec, **kw):
-    return dataclasses.replace(spec, device=dataclasses.replace(spec.device, mode="continuous", **kw))
+    return dataclasses.replace(
+        spec, device=dataclasses.replace(spec.device, mode="continuous"), rule=dataclasses.replace(spec.rule, **kw)
+    )
 
 
-def agree(spec, audio, sanitize=False, chunk=512):
+def with_rule(spec, **kw):
+    return dataclasses.replace(spec, rule=dataclasses.replace(spec.rule, **kw))
+
+
+def agree(spec, audio, sanitize=False, chunk=512, keywords=True):
+    """The three engines print the same lines; an empty comparison proves nothing, so lines (and, unless told
+    otherwise, keyword detections) must be there."""
     python = run_python(spec, audio).lines
+    assert python, "no lines: nothing to compare"
+    if keywords:
+        assert any(json.loads(line)["Classification"] not in (0, spec.unknown_class) for line in python)
     assert run_host(spec, audio, chunk=chunk, sanitize=sanitize).lines == python
     assert run_qemu(spec, audio).lines == python
     return python
+
+
+def low_thresholds(spec, keyword_threshold=64):
+    """Keywords count at a quarter probability: the small fixture model then detects in every setting."""
+    return tuple(256 if label == "Unknown" else keyword_threshold for label in spec.labels)
 
 
 def test_engines_agree_on_every_test_recording_and_one_long_stream(project, spec):
@@ -73,14 +89,30 @@ def test_lines_are_json_with_classes_in_model_order(project, spec):
         assert (d["sample"] + 1 - 480) % 320 == 0
 
 
-@pytest.mark.parametrize("every,average,suppress", [(4, 3, 50), (1, 1, 0), (7, 5, 10)])
-def test_continuous_mode_agrees_and_reports_each_keyword_once(project, spec, every, average, suppress):
-    cont = continuous(spec, every=every, average=average, suppress=suppress)
+@pytest.mark.parametrize(
+    "every,average,suppress,hits", [(4, 3, 50, 1), (1, 1, 0, 1), (7, 5, 10, 1), (2, 2, 25, 3), (1, 4, 0, 2)]
+)
+def test_continuous_mode_agrees_and_reports_each_keyword_once(project, spec, every, average, suppress, hits):
+    cont = continuous(spec, every=every, average=average, suppress=suppress, hits=hits, thresholds=low_thresholds(spec))
     audio = np.concatenate([read_audio(project.recording_path(f"espeak-us-f5/{w}.flac")) for w in ("yes", "off")])
     lines = agree(cont, audio)
     samples = [json.loads(line)["sample"] for line in lines]
     assert all(json.loads(line)["Classification"] not in (0, cont.unknown_class) for line in lines)
-    assert all(b - a >= suppress * 320 for a, b in itertools.pairwise(samples))
+    assert all(b - a >= max(suppress, 1) * 320 for a, b in itertools.pairwise(samples))
+
+
+@pytest.mark.parametrize("holdoff", [0, 30, 200])
+def test_filter_mode_holdoff_and_per_class_thresholds_agree(project, spec, holdoff):
+    thresholds = list(low_thresholds(spec, 80))
+    thresholds[spec.labels.index("off")] = 200  # one keyword much stricter than the others
+    thresholds[spec.labels.index("Unknown")] = 128
+    rule_spec = with_rule(spec, holdoff=holdoff, thresholds=tuple(thresholds))
+    words = ("yes", "no", "off", "on", "other")
+    audio = np.concatenate([read_audio(project.recording_path(f"espeak-us-f5/{w}.flac")) for w in words])
+    lines = [json.loads(line) for line in agree(rule_spec, audio)]
+    kept = [d for d in lines if d["Classification"] not in (0, rule_spec.unknown_class)]
+    assert all(b["sample"] - a["sample"] >= holdoff * 320 for a, b in itertools.pairwise(kept))
+    assert all(d["score"] >= thresholds[d["Classification"] - 1] / 256 - 0.005 for d in kept)
 
 
 def test_engines_agree_on_real_speech_noise_and_extremes_under_sanitizers(spec, shared_data):
@@ -96,8 +128,8 @@ def test_engines_agree_on_real_speech_noise_and_extremes_under_sanitizers(spec, 
         rng.integers(-32768, 32768, 9000).astype(np.int16),
     ]
     audio = np.concatenate([*picks, noise, *extremes])
-    for s in (spec, continuous(spec)):
-        lines = agree(s, audio, sanitize=True, chunk=97)
+    for s in (spec, continuous(spec, hits=2, thresholds=low_thresholds(spec))):
+        lines = agree(s, audio, sanitize=True, chunk=97, keywords=s is not spec)
         assert lines
 
 

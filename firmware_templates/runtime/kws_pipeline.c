@@ -30,6 +30,8 @@ void kws_pipeline_reset(kws_pipeline_t *p)
     p->quiet_until = 0;
     p->history_next = 0;
     p->history_fill = 0;
+    p->streak = 0;
+    p->streak_class = 0;
     memset(p->history, 0, sizeof(p->history));
 }
 
@@ -64,12 +66,23 @@ static void report(kws_pipeline_t *p, const kws_fe_hop_t *hop, uint16_t classifi
     p->on_result(&r, p->user);
 }
 
+/* Whether probability sum / (256 n) of class top reaches the class's threshold: sum >= min[top] * n. */
+static int confident(uint16_t top, uint32_t sum, uint32_t n)
+{
+    return sum >= (uint32_t)kws_app_thresholds[top] * n;
+}
+
+static int is_keyword(uint16_t classification)
+{
+    return classification != 0 && classification != KWS_APP_UNKNOWN_CLASS;
+}
+
 #if !KWS_APP_CONTINUOUS
 static void classify_hop(kws_pipeline_t *p, const kws_fe_hop_t *hop)
 {
     uint32_t probs[KWS_APP_N_CLASSES];
     const int8_t *out;
-    uint16_t i, top;
+    uint16_t i, top, classification;
     if (!hop->classify) {
         return;
     }
@@ -78,14 +91,23 @@ static void classify_hop(kws_pipeline_t *p, const kws_fe_hop_t *hop)
         probs[i] = (uint32_t)(out[i] + 128);
     }
     top = argmax_u32(probs, KWS_APP_N_CLASSES);
-    report(p, hop, probs[top] >= KWS_APP_UNK_MIN ? (uint16_t)(top + 1) : 0, probs[top], 1);
+    classification = confident(top, probs[top], 1) ? (uint16_t)(top + 1) : 0;
+    if (is_keyword(classification)) {
+        /* The filter fires again while a long word still sounds: one word, one detection. */
+        if (hop->frame < p->quiet_until) {
+            classification = 0;
+        } else {
+            p->quiet_until = hop->frame + KWS_APP_HOLDOFF;
+        }
+    }
+    report(p, hop, classification, probs[top], 1);
 }
 #else
 static void classify_hop(kws_pipeline_t *p, const kws_fe_hop_t *hop)
 {
     uint32_t sums[KWS_APP_N_CLASSES];
     const int8_t *out;
-    uint16_t i, j, top;
+    uint16_t i, j, top, candidate;
     if (!hop->cascade_ready || (hop->frame - (KWS_FE_CASCADE_LEN - 1u)) % KWS_APP_EVERY != 0) {
         return;
     }
@@ -104,12 +126,27 @@ static void classify_hop(kws_pipeline_t *p, const kws_fe_hop_t *hop)
         }
     }
     top = argmax_u32(sums, KWS_APP_N_CLASSES);
-    if (top + 1 == KWS_APP_UNKNOWN_CLASS || sums[top] < (uint32_t)KWS_APP_UNK_MIN * p->history_fill ||
-        hop->frame < p->quiet_until) {
+    candidate = confident(top, sums[top], p->history_fill) ? (uint16_t)(top + 1) : 0;
+    if (!is_keyword(candidate)) {
+        p->streak = 0;
+        p->streak_class = 0;
+        return;
+    }
+    /* A keyword must lead KWS_APP_HITS classifications in a row: one loud frame is not a word. */
+    if (candidate == p->streak_class) {
+        if (p->streak < 255u) {
+            p->streak++;
+        }
+    } else {
+        p->streak_class = candidate;
+        p->streak = 1;
+    }
+    if (p->streak < KWS_APP_HITS || hop->frame < p->quiet_until) {
         return;
     }
     p->quiet_until = hop->frame + KWS_APP_SUPPRESS;
-    report(p, hop, (uint16_t)(top + 1), sums[top], p->history_fill);
+    p->streak = 0;
+    report(p, hop, candidate, sums[top], p->history_fill);
 }
 #endif
 

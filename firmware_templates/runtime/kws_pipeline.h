@@ -6,12 +6,16 @@
  * Two modes, chosen by KWS_APP_CONTINUOUS in kws_app_config.h:
  *   filter      classify when the Segment Energy Threshold Filter asks, and
  *               report every classification (Classification 0 is UNK: the top
- *               probability was below the threshold);
+ *               probability was below its class's threshold, or a keyword came
+ *               within KWS_APP_HOLDOFF hops of the last reported keyword);
  *   continuous  the filter is off; classify every KWS_APP_EVERY hops, average
  *               the last KWS_APP_AVERAGE outputs, and report a keyword only when
- *               its averaged probability reaches the threshold and no keyword was
- *               reported in the last KWS_APP_SUPPRESS hops, so one word gives
- *               one detection.
+ *               its averaged probability reaches its threshold in KWS_APP_HITS
+ *               classifications in a row and no keyword was reported in the
+ *               last KWS_APP_SUPPRESS hops, so one word gives one detection.
+ *
+ * Each class has its own threshold (kws_app_thresholds, chosen by kwsgen train
+ * for a false-alarm budget, or set in kwsgen.toml).
  *
  * All integer, no malloc; kwsgen's Python simulation (kwsgen run --engine
  * python) computes the same results. Not reentrant: the model's activation
@@ -39,10 +43,12 @@ typedef struct {
     kws_result_fn on_result;
     void *user;
     uint32_t inferences; /* since reset */
-    uint32_t quiet_until; /* continuous mode: no detection before this frame */
+    uint32_t quiet_until; /* no keyword reported before this frame (hold-off, suppression) */
     uint8_t history[KWS_APP_AVERAGE][KWS_APP_N_CLASSES]; /* continuous mode: outputs + 128 */
     uint8_t history_next;
     uint8_t history_fill;
+    uint8_t streak; /* continuous mode: classifications in a row led by streak_class */
+    uint16_t streak_class;
 } kws_pipeline_t;
 
 /* Initialises the front end and the model; on_result gets every result (user is passed through). */

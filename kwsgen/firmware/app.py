@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -52,6 +52,62 @@ OUTPUT_QUANTISATION = (1 / 256, -128)
 INPUT_QUANTISATION = (1 / 128, 0)
 
 
+@dataclass(frozen=True)
+class DetectionRule:
+    """When a classification counts as a keyword: kws_pipeline.c's rule, in both modes.
+
+    thresholds[k] is the smallest q + 128 (q the int8 output) at which class k
+    counts: probability (q + 128) / 256 >= threshold. 256 never counts.
+    """
+
+    thresholds: tuple[int, ...]
+    holdoff: int = 50  # filter mode
+    every: int = 4  # continuous mode, and below
+    average: int = 3
+    hits: int = 1
+    suppress: int = 50
+
+    def __post_init__(self) -> None:
+        if any(not 0 <= t <= 256 for t in self.thresholds):
+            raise KwsgenError(f"detection thresholds must be 0..256 (q + 128), got {list(self.thresholds)}")
+
+    @staticmethod
+    def q_min(probability: float) -> int:
+        """Smallest q + 128 whose probability (q + 128) / 256 is not below `probability`."""
+        return math.ceil(round(probability * 256, 9))
+
+    def probabilities(self, labels: list[str]) -> dict[str, float]:
+        return {label: round(t / 256, 4) for label, t in zip(labels, self.thresholds, strict=True)}
+
+    def to_dict(self, labels: list[str]) -> dict:
+        return {
+            "thresholds": self.probabilities(labels),
+            **{k: v for k, v in asdict(self).items() if k != "thresholds"},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, labels: list[str], default: float) -> DetectionRule:
+        probs = data.get("thresholds", {})
+        return cls(
+            tuple(cls.q_min(float(probs.get(label, default))) for label in labels),
+            **{k: int(v) for k, v in data.items() if k in ("holdoff", "every", "average", "hits", "suppress")},
+        )
+
+
+def settings_rule(project: Project, labels: list[str], unk_threshold: float) -> DetectionRule:
+    """The rule kwsgen.toml writes out: [detection] thresholds (else unk_threshold) and [device]."""
+    d = project.settings.device
+    thresholds = project.settings.detection.thresholds
+    return DetectionRule(
+        tuple(DetectionRule.q_min(float(thresholds.get(label, unk_threshold))) for label in labels),
+        holdoff=d.holdoff,
+        every=d.every,
+        average=d.average,
+        hits=d.hits,
+        suppress=d.suppress,
+    )
+
+
 @dataclass
 class FirmwareSpec:
     model_name: str
@@ -63,11 +119,8 @@ class FirmwareSpec:
     device: DeviceSection
     tflite: bytes
     graph: Graph
-
-    @property
-    def unk_min(self) -> int:
-        """Smallest q + 128 whose probability (q + 128) / 256 is not below the threshold."""
-        return math.ceil(self.unk_threshold * 256)
+    rule: DetectionRule
+    rule_source: str = "settings"  # or "calibrated" (by kwsgen train, in model.json)
 
     @property
     def unknown_class(self) -> int:
@@ -114,16 +167,25 @@ def load_spec(project: Project, model: str | None = None) -> FirmwareSpec:
         minmax = MinMax(info["minmax"]["min"], info["minmax"]["max"])
     except (KeyError, TypeError) as exc:
         raise KwsgenError(f"model.json has no usable minmax ({exc}); train again", folder) from None
+    labels, unk_threshold = list(info["labels"]), float(info["unk_threshold"])
+    rule, source = settings_rule(project, labels, unk_threshold), "settings"
+    calibrated = info.get("detection", {}).get(project.settings.device.mode)
+    if project.settings.detection.operating_point == "calibrated" and calibrated:
+        # Calibration chooses thresholds (and continuous mode's smoothing); how often to classify stays the user's.
+        rule = DetectionRule.from_dict({**calibrated, "every": project.settings.device.every}, labels, unk_threshold)
+        source = "calibrated"
     return FirmwareSpec(
         model_name=name,
-        labels=list(info["labels"]),
-        unk_threshold=float(info["unk_threshold"]),
+        labels=labels,
+        unk_threshold=unk_threshold,
         frontend=fe,
         energy_filter=project.settings.energy_filter,
         minmax=minmax,
         device=project.settings.device,
         tflite=tflite,
         graph=graph,
+        rule=rule,
+        rule_source=source,
     )
 
 
@@ -195,13 +257,18 @@ def app_config_files(spec: FirmwareSpec) -> dict[str, str]:
         "model_name": spec.model_name.replace("*/", "* /"),
         "model_number": spec.device.model_number,
         "labels": spec.labels,
-        "unk_threshold": spec.unk_threshold,
-        "unk_min": spec.unk_min,
         "unknown_class": spec.unknown_class,
         "continuous": spec.continuous,
-        "every": spec.device.every,
-        "average": spec.device.average,
-        "suppress": spec.device.suppress,
+        "every": spec.rule.every,
+        "average": spec.rule.average,
+        "suppress": spec.rule.suppress,
+        "hits": spec.rule.hits,
+        "holdoff": spec.rule.holdoff,
+        "thresholds": list(spec.rule.thresholds),
+        "threshold_comments": [
+            f"{json_label(k).replace('*/', '* /')} {t / 256:.4f}"
+            for k, t in zip(spec.labels, spec.rule.thresholds, strict=True)
+        ],
         "label_max": max(len(s) for s in labels),
         "class_macros": class_macros(spec.labels),
         "label_literals": [c_string(s) for s in labels],

@@ -171,7 +171,7 @@ def render_board(
         "app_name": QF_APP_NAME,
         "classes": [{"number": c["number"], "label": c["comment"]} for c in class_macros(spec.labels)],
         "macs": f"{sum(la.macs for la in spec.model.layers):,}",
-        "state_bytes": 4500 + spec.device.average * len(spec.labels),
+        "state_bytes": 4500 + spec.rule.average * len(spec.labels),
         "capture": capture,
         "labels_json": json.dumps(spec.labels),
         "sample_rate": spec.frontend.sample_rate,

@@ -50,34 +50,68 @@ def model_outputs(spec: FirmwareSpec, inputs: np.ndarray) -> np.ndarray:
     return out
 
 
-def simulate(spec: FirmwareSpec, audio: np.ndarray) -> list[Result]:
-    """The results the firmware reports for `audio` (int16, from reset)."""
+def classified_frames(spec: FirmwareSpec, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The frames the firmware classifies in `audio` (from reset), and the model's int8 outputs there."""
     filt = replace(spec.energy_filter, enabled=False) if spec.continuous else spec.energy_filter
     hops = stream_hops(np.asarray(audio, np.int16), spec.frontend, filt, spec.minmax)
+    return outputs_at(spec, hops["features"], hops["classify"] == 1, hops["cascade_ready"] == 1)
+
+
+def outputs_at(
+    spec: FirmwareSpec, features: np.ndarray, classify: np.ndarray, ready: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames classified (filter mode: where the filter asks; continuous: every `every` hops) and outputs."""
     cl = spec.frontend.cascade_len
     if spec.continuous:
-        frames = [int(f) for f in hops["frame"][hops["cascade_ready"] == 1] if (f - (cl - 1)) % spec.device.every == 0]
+        frames = np.flatnonzero(ready)
+        frames = frames[(frames - (cl - 1)) % spec.rule.every == 0]
     else:
-        frames = [int(f) for f in hops["frame"][hops["classify"] == 1]]
-    features = hops["features"]
-    outputs = model_outputs(spec, np.stack([features[f - cl + 1 : f + 1] for f in frames]) if frames else [])
-    probs = outputs.astype(np.int64) + 128
+        frames = np.flatnonzero(classify)
+    inputs = np.stack([features[f - cl + 1 : f + 1] for f in frames]) if len(frames) else []
+    return frames, model_outputs(spec, inputs)
+
+
+def apply_rule(spec: FirmwareSpec, frames: np.ndarray, outputs: np.ndarray, rule=None) -> list[Result]:
+    """kws_pipeline.c's classify_hop over the classified frames: what the firmware reports."""
+    rule = rule or spec.rule
+    thresholds = np.asarray(rule.thresholds, np.int64)
+    probs = np.asarray(outputs, np.int64) + 128
     window, hop = spec.frontend.window_size, spec.frontend.hop_size
+    unknown = spec.unknown_class
     results: list[Result] = []
-    quiet_until, history = 0, []
-    for frame, p in zip(frames, probs, strict=True):
+    quiet_until, streak, streak_class = 0, 0, 0
+    history: list[np.ndarray] = []
+    for frame, p in zip((int(f) for f in frames), probs, strict=True):
         sample = frame * hop + window - 1
         if not spec.continuous:
             top = int(np.argmax(p))
-            cls = top + 1 if p[top] >= spec.unk_min else 0
+            cls = top + 1 if p[top] >= thresholds[top] else 0
+            if cls not in (0, unknown):
+                if frame < quiet_until:
+                    cls = 0
+                else:
+                    quiet_until = frame + rule.holdoff
             results.append(Result(frame, sample, cls, _score(int(p[top]), 1)))
             continue
-        history = [*history, p][-spec.device.average :]
+        history = [*history, p][-rule.average :]
         sums = np.sum(history, axis=0)
         top = int(np.argmax(sums))
         n = len(history)
-        if top + 1 == spec.unknown_class or sums[top] < spec.unk_min * n or frame < quiet_until:
+        candidate = top + 1 if sums[top] >= thresholds[top] * n else 0
+        if candidate in (0, unknown):
+            streak, streak_class = 0, 0
             continue
-        quiet_until = frame + spec.device.suppress
-        results.append(Result(frame, sample, top + 1, _score(int(sums[top]), n)))
+        if candidate == streak_class:
+            streak = min(streak + 1, 255)
+        else:
+            streak, streak_class = 1, candidate
+        if streak < rule.hits or frame < quiet_until:
+            continue
+        quiet_until, streak = frame + rule.suppress, 0
+        results.append(Result(frame, sample, candidate, _score(int(sums[top]), n)))
     return results
+
+
+def simulate(spec: FirmwareSpec, audio: np.ndarray) -> list[Result]:
+    """The results the firmware reports for `audio` (int16, from reset)."""
+    return apply_rule(spec, *classified_frames(spec, audio))

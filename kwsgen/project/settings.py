@@ -25,6 +25,8 @@ def doc(text: str, default: Any) -> Any:
     """A dataclass field with a default and the comment kwsgen.toml shows for it."""
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"doc": text})
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={"doc": text})
     return field(default=default, metadata={"doc": text})
 
 
@@ -101,7 +103,48 @@ class DeviceSection:
     every: int = doc("continuous mode: hops between classifications", 4)
     average: int = doc("continuous mode: the outputs of this many classifications are averaged", 3)
     suppress: int = doc("continuous mode: hops after a detection in which no other is reported (50: one second)", 50)
+    hits: int = doc("continuous mode: a keyword must lead this many classifications in a row", 1)
+    holdoff: int = doc(
+        "filter mode: hops after a reported keyword in which keyword classifications report UNK (50: one second)", 50
+    )
     model_number: int = doc("the ModelNumber of every result line (SensiML Open Gateway)", 0)
+
+
+OPERATING_POINTS = ("calibrated", "settings")
+
+
+@dataclass(frozen=True)
+class DetectionSection:
+    operating_point: str = doc(
+        "calibrated: the firmware uses the per-keyword thresholds (and in continuous mode average, hits and "
+        "suppress) that kwsgen train chose for the false-alarm target; settings: unk_threshold, thresholds and "
+        "[device] as written",
+        "calibrated",
+    )
+    target_false_alarms_per_hour: float = doc(
+        "kwsgen train picks the rule with the fewest misses on Validate under this many false alarms per hour "
+        "of negative speech",
+        1.0,
+    )
+    thresholds: dict = doc(
+        "per-keyword thresholds for operating_point = settings, e.g. { yes = 0.8 }; others use unk_threshold", {}
+    )
+
+
+@dataclass(frozen=True)
+class NegativesSection:
+    source: str = doc(
+        "non-keyword speech added to Unknown: shipped (kwsgen's bank of real words, sentences and wake phrases, "
+        "cut at random offsets, the project's keywords left out) or none",
+        "shipped",
+    )
+    share: float = doc("bank inputs added each epoch, as a share of the training inputs", 1.0)
+    weight: float = doc("loss weight of Unknown inputs against keyword inputs (higher: fewer false alarms)", 2.0)
+    exclude: list[str] = doc("words left out of the bank besides the project's labels (e.g. near-homophones)", [])
+    mining_rounds: int = doc(
+        "rounds of hard-negative mining: run the model along the bank, add the windows that fire, train again", 1
+    )
+    mining_epochs: int = doc("fine-tuning epochs per mining round", 5)
 
 
 SECTION_TYPES: dict[str, type] = {
@@ -113,6 +156,8 @@ SECTION_TYPES: dict[str, type] = {
     "training": TrainingSection,
     "augmentation": AugmentationSection,
     "device": DeviceSection,
+    "detection": DetectionSection,
+    "negatives": NegativesSection,
 }
 
 SECTION_TITLES = {
@@ -124,6 +169,8 @@ SECTION_TITLES = {
     "training": "kwsgen train: transfer learning from a base model pretrained on real speech",
     "augmentation": "kwsgen train: augmentation in int8 feature space, each a share of the training inputs per epoch",
     "device": "kwsgen build: what the firmware reports",
+    "detection": "The operating point: when a keyword counts as detected",
+    "negatives": "kwsgen train: real non-keyword speech, so that other words do not fire",
 }
 
 FRONTEND_DOCS = {
@@ -166,6 +213,8 @@ class ProjectSettings:
     training: TrainingSection = field(default_factory=TrainingSection)
     augmentation: AugmentationSection = field(default_factory=AugmentationSection)
     device: DeviceSection = field(default_factory=DeviceSection)
+    detection: DetectionSection = field(default_factory=DetectionSection)
+    negatives: NegativesSection = field(default_factory=NegativesSection)
 
     @property
     def labels(self) -> list[str]:
@@ -191,9 +240,35 @@ class ProjectSettings:
             raise ConfigError("[device] mode must be filter or continuous")
         if not (1 <= d.every <= 1000 and 1 <= d.average <= 50 and 0 <= d.suppress <= 100000):
             raise ConfigError("[device] every must be 1..1000, average 1..50 and suppress 0..100000")
+        if not (1 <= d.hits <= 50 and 0 <= d.holdoff <= 100000):
+            raise ConfigError("[device] hits must be 1..50 and holdoff 0..100000")
         if not 0 <= d.model_number <= 65535:
             raise ConfigError("[device] model_number must be 0..65535")
+        self._validate_detection()
         return self
+
+    def _validate_detection(self) -> None:
+        det, neg = self.detection, self.negatives
+        if det.operating_point not in OPERATING_POINTS:
+            raise ConfigError(f"[detection] operating_point must be {' or '.join(OPERATING_POINTS)}")
+        if not 0 < det.target_false_alarms_per_hour <= 3600:
+            raise ConfigError("[detection] target_false_alarms_per_hour must be above 0 and at most 3600")
+        keywords = [label for label in self.labels if label != UNKNOWN]
+        for label, value in det.thresholds.items():
+            if label not in keywords:
+                raise ConfigError(
+                    f"[detection] thresholds: {label!r} is not a keyword of this project ({', '.join(keywords)})"
+                )
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ConfigError(f"[detection] thresholds: {label} must be a number in [0, 1), got {value!r}")
+        if neg.source not in ("shipped", "none"):
+            raise ConfigError("[negatives] source must be shipped or none")
+        if not 0 <= neg.share <= 10:
+            raise ConfigError("[negatives] share must be in [0, 10]")
+        if not 0 < neg.weight <= 100:
+            raise ConfigError("[negatives] weight must be above 0 and at most 100")
+        if not (0 <= neg.mining_rounds <= 10 and 1 <= neg.mining_epochs <= 100):
+            raise ConfigError("[negatives] mining_rounds must be 0..10 and mining_epochs 1..100")
 
     def _validate_training(self) -> None:
         t, a = self.training, self.augmentation
@@ -232,6 +307,8 @@ def _value_toml(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_value_toml(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
@@ -248,7 +325,7 @@ def settings_toml(settings: ProjectSettings) -> str:
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
             value = getattr(values, f.name)
             note = _field_doc(section, f)
-            if value != default and not isinstance(default, list):
+            if value != default and not isinstance(default, (list, dict)):
                 note += f" (default {_value_toml(default)})"
             lines.append(f"{f.name} = {_value_toml(value)}  # {note}")
     return "\n".join(lines) + "\n"
@@ -284,10 +361,12 @@ def _check_type(section: str, name: str, value: Any, default: Any, where: Path) 
         ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     elif isinstance(default, list):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
     else:
         ok = True
     if not ok:
-        kind = type(default).__name__.replace("str", "string")
+        kind = type(default).__name__.replace("str", "string").replace("dict", "table")
         if isinstance(default, list):
             kind = "list of integers" if default and isinstance(default[0], int) else "list of strings"
         raise KwsgenError(f"{what} must be a {kind}, got {value!r}", where)
