@@ -4,6 +4,7 @@ early stopping, every bad input, and the trained int8 model compiled to C, equal
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -21,11 +22,12 @@ pytestmark = pytest.mark.slow
 FAST = {"epochs": 2, "fine_tune_epochs": 1, "early_stopping_patience": 0}
 
 
-def example_subset(dest: Path, speakers: dict[str, str]) -> Project:
-    """A copy of the example project with only some speakers (speaker -> Set) and the noise recordings."""
+def example_subset(dest: Path, speakers: dict[str, str], negatives: str = "mining_epochs = 1") -> Project:
+    """A copy of the example project with only some speakers (speaker -> Set) and the noise recordings;
+    `negatives` goes into its [negatives] section (one mining epoch keeps the tests quick)."""
     src = example_project_dir()
     dest.mkdir(parents=True)
-    shutil.copy(src / "kwsgen.toml", dest / "kwsgen.toml")
+    (dest / "kwsgen.toml").write_text((src / "kwsgen.toml").read_text() + f"\n[negatives]\n{negatives}\n")
     with open(src / "metadata.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["speaker"] in speakers or r["speaker"] == "noise"]
     for r in rows:
@@ -90,9 +92,17 @@ def test_train_writes_every_output(trained):
     assert "int8 model" in text and "float model" in text
     metrics = json.loads((folder / "metrics.json").read_text())
     assert set(metrics["summary"]) == {"Train", "Validate", "Test"}
-    assert [h["phase"] for h in metrics["history"]] == ["head", "head", "fine-tune"]
-    assert metrics["epochs_run"] == 3
+    phases = [h["phase"] for h in metrics["history"]]
+    assert phases[:3] == ["head", "head", "fine-tune"] and phases[3:] in ([], ["mining 1"])
+    assert metrics["epochs_run"] == len(phases)
+    assert metrics["negative_bank_windows"] > 100_000
     info = json.loads((folder / "model.json").read_text())
+    for mode in ("filter", "continuous"):
+        point = info["detection"][mode]
+        assert set(point["thresholds"]) == {"yes", "no", "on", "off"}
+        assert all(0.4 <= t <= 1.0 for t in point["thresholds"].values())
+        assert point["negative_hours"] > 0.3 and point["false_alarms"] <= point["negative_hours"] * 1.0
+    assert metrics["calibration"] == info["detection"]
     assert info["classes"]["0"] == "UNK" and info["labels"] == project.labels
     assert info["input_quantisation"] == {"scale": 1 / 128, "zero_point": 0}
     html = (folder / "report.html").read_text()
@@ -122,16 +132,21 @@ def test_trained_model_compiles_to_c_equal_to_tflite_micro(trained):
 
 def test_early_stopping_stops_after_patience_good_epochs(trained):
     project, _ = trained
-    result = train_project(
-        project,
-        progress=False,
-        log=lambda *_: None,
-        model="early",
-        epochs=6,
-        fine_tune_epochs=5,
-        early_stopping_threshold=0.0001,
-        early_stopping_patience=2,
-    )
+    kept = project.settings
+    project.settings = dataclasses.replace(kept, negatives=dataclasses.replace(kept.negatives, mining_rounds=0))
+    try:
+        result = train_project(
+            project,
+            progress=False,
+            log=lambda *_: None,
+            model="early",
+            epochs=6,
+            fine_tune_epochs=5,
+            early_stopping_threshold=0.0001,
+            early_stopping_patience=2,
+        )
+    finally:
+        project.settings = kept
     m = result.metrics
     assert [h["phase"] for h in m["history"]] == ["head", "head", "fine-tune", "fine-tune"] and m["early_stopped"]
     losses = [h["validate_loss"] for h in m["history"]]

@@ -138,8 +138,8 @@ class NegativesSection:
         "cut at random offsets, the project's keywords left out) or none",
         "shipped",
     )
-    share: float = doc("bank inputs added each epoch, as a share of the training inputs", 1.0)
-    weight: float = doc("loss weight of Unknown inputs against keyword inputs (higher: fewer false alarms)", 2.0)
+    share: float = doc("bank inputs added each epoch, as a share of the training inputs", 0.5)
+    weight: float = doc("loss weight of Unknown inputs against keyword inputs (higher: fewer false alarms)", 1.0)
     exclude: list[str] = doc("words left out of the bank besides the project's labels (e.g. near-homophones)", [])
     mining_rounds: int = doc(
         "rounds of hard-negative mining: run the model along the bank, add the windows that fire, train again", 1

@@ -100,7 +100,7 @@ class AudioAugment:
     noise_probability: float = 0.8
     snr_db: tuple[float, float] = (0.0, 20.0)
     # Playback rates as small ratios (up, down): resampling by up/down plays at down/up speed.
-    speeds: tuple[tuple[int, int], ...] = ((10, 9), (20, 19), (1, 1), (20, 21), (10, 11))
+    speeds: tuple[tuple[int, int], ...] = ((20, 17), (10, 9), (20, 19), (1, 1), (20, 21), (10, 11), (20, 23))
 
 
 def speed_variants(clip: np.ndarray, speeds: tuple[tuple[int, int], ...]) -> list[np.ndarray]:

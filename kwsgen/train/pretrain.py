@@ -30,6 +30,7 @@ from ..fsutil import atomic_write_text
 from ..project.features import progress_bar
 from .augment import AudioAugment, augment_clip, augment_features, speed_variants, to_int16
 from .basemodel import BaseModel, save_base
+from .negatives import kept_out_of_pretraining
 from .templates import build_base, count_macs, get_template
 from .tfutil import seed_everything, tf
 
@@ -109,9 +110,8 @@ def collect(
             clips += [Clip(_read(f), label, speaker_of(f), root.name) for f in files]
     for root in extra_word_dirs:
         files = sorted(root.rglob("*.wav")) + sorted(root.rglob("*.flac"))
-        clips += [
-            Clip(_read(f), unknown, f"extra:{f.parent.name}/{f.stem}", root.name) for f in files if f.parent != root
-        ]
+        files = [f for f in files if not kept_out_of_pretraining(f)]
+        clips += [Clip(_read(f), unknown, f"extra:{f.parent.name}/{f.stem}", root.name) for f in files]
     for root in noise_dirs:
         noises += [
             _read(f).astype(np.float32) / 32768.0 for f in sorted(root.glob("*.wav")) + sorted(root.glob("*.flac"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from .auxiliary import auxiliary_features
 from .basemodel import BaseModel, find_base, load_base
 from .dataset import SPEEDS, ProjectData, SplitData, project_data
 from .evaluate import Confusion, classify, int8_probabilities
+from .negatives import NegativeBank, shipped_bank
 from .templates import block_layer_names, build_core, get_template
 from .tfutil import seed_everything, tf
 
@@ -125,6 +126,44 @@ def to_model_input(x: np.ndarray) -> np.ndarray:
     return (np.asarray(x, dtype=np.float32) / 128.0)[..., np.newaxis]
 
 
+@dataclass
+class Negatives:
+    """Unknown inputs beyond the project's own: windows of the negative bank, and mined hard negatives."""
+
+    bank: NegativeBank | None = None
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # bank windows free of keywords
+    share: float = 0.0  # bank windows per epoch, as a share of the resampled training inputs
+    weight: float = 1.0  # loss weight of every Unknown input
+    hard: np.ndarray | None = None  # int8 inputs that fired in mining
+
+    def draw(self, n: int, cascade_len: int, rng: np.random.Generator) -> np.ndarray:
+        """n inputs: bank windows at random offsets, half of them (at most) mined ones once there are some."""
+        n_hard = min(n // 2, 0 if self.hard is None else len(self.hard))
+        parts = []
+        if n_hard:
+            parts.append(self.hard[rng.integers(0, len(self.hard), n_hard)])
+        if self.bank is not None and len(self.starts) and n - n_hard > 0:
+            parts.append(self.bank.windows(rng.choice(self.starts, n - n_hard), cascade_len))
+        return np.concatenate(parts) if parts else np.zeros((0, cascade_len, 0), np.int8)
+
+
+def project_negatives(project: Project, minmax, labels: list[str], log) -> Negatives:
+    """The [negatives] of a project: the shipped bank scaled for its min/max, its keywords left out."""
+    n = project.settings.negatives
+    if n.source == "none" or UNKNOWN not in labels:
+        return Negatives(weight=n.weight)
+    fe = project.settings.frontend
+    bank = shipped_bank(fe, minmax)
+    keywords = [label for label in labels if label != UNKNOWN] + list(n.exclude)
+    starts = bank.window_starts(fe.cascade_len, "train", keywords)
+    left_out = [name for name, out in zip(bank.tag_names, bank.excluded_tags(keywords), strict=True) if out]
+    log(
+        f"negative bank: {len(starts):,} windows of {bank.hours:.1f} h of real speech"
+        + (f" (left out: {', '.join(left_out)})" if left_out else "")
+    )
+    return Negatives(bank, starts, n.share, n.weight)
+
+
 def epoch_inputs(
     data: SplitData,
     aux: np.ndarray,
@@ -133,8 +172,10 @@ def epoch_inputs(
     a: AugmentationSection,
     rng: np.random.Generator,
     speed_pool: SplitData | None = None,
+    negatives: Negatives | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     x, y = resample_balanced(data, len(labels), t.max_train_per_label, rng)
+    n_negative = round(negatives.share * len(y)) if negatives is not None and UNKNOWN in labels else 0
     rates = {k: getattr(a, k) for k in ("sparse_noise", "bias_noise", "time_mask", "coefficient_mask")}
     extra_x, extra_y = [], []
     if speed_pool is not None and len(speed_pool) and a.speed > 0:
@@ -155,8 +196,20 @@ def epoch_inputs(
         pick = rng.integers(0, len(aux), n_aux)
         x = np.concatenate([x, aux[pick]])
         y = np.concatenate([y, np.full(n_aux, labels.index(UNKNOWN))])
+    if n_negative:
+        extra = negatives.draw(n_negative, data.x.shape[1], rng)
+        x = np.concatenate([x, extra])
+        y = np.concatenate([y, np.full(len(extra), labels.index(UNKNOWN))])
     order = rng.permutation(len(y))
     return x[order], y[order]
+
+
+def unknown_weights(y: np.ndarray, labels: list[str], negatives: Negatives | None) -> np.ndarray:
+    """Loss weight per input: [negatives] weight for Unknown, 1 for keywords (a false alarm costs more)."""
+    weight = negatives.weight if negatives is not None else 1.0
+    if UNKNOWN not in labels:
+        return np.ones(len(y), np.float32)
+    return np.where(y == labels.index(UNKNOWN), weight, 1.0).astype(np.float32)
 
 
 def validation_scores(model, split: SplitData, n_labels: int) -> tuple[float, float]:
@@ -170,6 +223,32 @@ def validation_scores(model, split: SplitData, n_labels: int) -> tuple[float, fl
     return acc.balanced_accuracy, float(np.mean(per_class))
 
 
+def train_epoch(model, data: ProjectData, aux, t, a, rng, negatives: Negatives | None, phase: str, epoch: int) -> dict:
+    """One epoch on freshly drawn inputs; the history entry, with its Validate scores."""
+    keras = tf().keras
+    labels = data.labels
+    x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool, negatives)
+    result = model.fit(
+        to_model_input(x),
+        keras.utils.to_categorical(y, len(labels)),
+        sample_weight=unknown_weights(y, labels, negatives),
+        epochs=1,
+        batch_size=t.batch_size,
+        shuffle=False,
+        verbose=0,
+    )
+    val, val_loss = validation_scores(model, data.splits["Validate"], len(labels))
+    return {
+        "epoch": epoch,
+        "phase": phase,
+        "train_inputs": len(y),
+        "train_accuracy": round(float(result.history["accuracy"][0]), 4),
+        "train_loss": round(float(result.history["loss"][0]), 4),
+        "validate_accuracy": round(val, 4),
+        "validate_loss": round(val_loss, 4),
+    }
+
+
 def fit(
     model,
     data: ProjectData,
@@ -179,12 +258,18 @@ def fit(
     template: str,
     progress: bool,
     log,
+    negatives: Negatives | None = None,
+    mining_rounds: int = 0,
+    mining_epochs: int = 0,
 ) -> tuple[list[dict], int, int]:
-    """Train the head, then fine-tune the unfrozen blocks; returns the history, the kept epoch and the last.
+    """Train the head, fine-tune the unfrozen blocks, then mine; returns the history, the kept epoch and the last.
 
     Each phase stops after early_stopping_patience consecutive epochs at or above the threshold. The kept
     weights are those of the epoch with the lowest validation loss over both phases: on a few hundred
     inputs it moves smoothly, where accuracy jumps by whole inputs. Fine-tuning starts from the best head.
+    Each mining round then runs the model along the negative bank, adds the windows that fire to Unknown
+    and trains mining_epochs more epochs; its last weights are kept (Validate holds too few negatives to
+    judge what mining is for).
     """
     keras = tf().keras
     rng = np.random.default_rng(t.seed)
@@ -192,11 +277,13 @@ def fit(
     phases = [("head", t.learning_rate, t.epochs)]
     if t.unfreeze_blocks != 0 and t.fine_tune_epochs > 0:
         phases.append(("fine-tune", t.fine_tune_learning_rate, t.fine_tune_epochs))
+    mining = negatives is not None and negatives.bank is not None and UNKNOWN in labels
+    rounds = mining_rounds if mining else 0
     history: list[dict] = []
     best_loss, best_epoch, best_weights = float("inf"), 0, model.get_weights()
     epoch = 0
     with progress_bar(progress) as bar:
-        task = bar.add_task("training", total=sum(p[2] for p in phases))
+        task = bar.add_task("training", total=sum(p[2] for p in phases) + rounds * mining_epochs)
         for phase, rate, n_epochs in phases:
             if phase == "fine-tune":
                 model.set_weights(best_weights)
@@ -206,41 +293,64 @@ def fit(
             good = 0
             for done in range(1, n_epochs + 1):
                 epoch += 1
-                x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool)
-                result = model.fit(
-                    to_model_input(x),
-                    keras.utils.to_categorical(y, len(labels)),
-                    epochs=1,
-                    batch_size=t.batch_size,
-                    shuffle=False,
-                    verbose=0,
-                )
-                val, val_loss = validation_scores(model, data.splits["Validate"], len(labels))
+                history.append(train_epoch(model, data, aux, t, a, rng, negatives, phase, epoch))
+                val, val_loss = history[-1]["validate_accuracy"], history[-1]["validate_loss"]
                 good = good + 1 if val >= t.early_stopping_threshold else 0
-                history.append(
-                    {
-                        "epoch": epoch,
-                        "phase": phase,
-                        "train_inputs": len(y),
-                        "train_accuracy": round(float(result.history["accuracy"][0]), 4),
-                        "train_loss": round(float(result.history["loss"][0]), 4),
-                        "validate_accuracy": round(val, 4),
-                        "validate_loss": round(val_loss, 4),
-                    }
-                )
                 if val_loss <= best_loss:
                     best_loss, best_epoch, best_weights = val_loss, epoch, model.get_weights()
                 log(
-                    f"epoch {epoch} ({phase}): train {history[-1]['train_accuracy']:.3f} on {len(y)} inputs, "
-                    f"validate {val:.3f} (loss {val_loss:.3f})"
+                    f"epoch {epoch} ({phase}): train {history[-1]['train_accuracy']:.3f} on "
+                    f"{history[-1]['train_inputs']} inputs, validate {val:.3f} (loss {val_loss:.3f})"
                     + (f", {good}/{t.early_stopping_patience} good" if good and t.early_stopping_patience else "")
                 )
                 bar.update(task, advance=1, description=f"training ({phase}): validate {val:.3f}")
                 if t.early_stopping_patience and good >= t.early_stopping_patience:
                     bar.update(task, advance=n_epochs - done)
                     break
-    model.set_weights(best_weights)
+        model.set_weights(best_weights)
+        for r in range(1, rounds + 1):
+            phase = f"mining {r}"
+            bar.update(task, description=f"training ({phase}): running the model along the negative bank")
+            found = mine(model, negatives, labels, data.splits["Train"].x.shape[1])
+            log(f"{phase}: {found['fired']:,} of {found['windows']:,} bank windows fire; {found['kept']:,} added")
+            if not found["fired"]:
+                bar.update(task, advance=(rounds - r + 1) * mining_epochs)
+                break
+            model.compile(
+                optimizer=keras.optimizers.Adam(t.fine_tune_learning_rate),
+                loss="categorical_crossentropy",
+                metrics=["accuracy"],
+            )
+            for _ in range(mining_epochs):
+                epoch += 1
+                history.append({**train_epoch(model, data, aux, t, a, rng, negatives, phase, epoch), **found})
+                log(f"epoch {epoch} ({phase}): validate {history[-1]['validate_accuracy']:.3f}")
+                bar.update(
+                    task, advance=1, description=f"training ({phase}): validate {history[-1]['validate_accuracy']:.3f}"
+                )
+            best_epoch = epoch
     return history, best_epoch, epoch
+
+
+MINING_STEP = 4  # hops between the bank windows the model is run on (every 80 ms, as continuous mode)
+MINING_KEEP = 4000  # the strongest false alarms kept per round
+MINING_THRESHOLD = 0.5  # a window fires when a keyword's probability reaches this
+
+
+def mine(model, negatives: Negatives, labels: list[str], cascade_len: int) -> dict:
+    """Run the model along the bank's training streams; add the windows where a keyword fires to negatives.hard."""
+    starts = negatives.starts[negatives.starts % MINING_STEP == 0]
+    keyword_columns = [i for i, label in enumerate(labels) if label != UNKNOWN]
+    scores = np.zeros(len(starts), np.float32)
+    for i in range(0, len(starts), 8192):
+        x = negatives.bank.windows(starts[i : i + 8192], cascade_len)
+        probs = model.predict(to_model_input(x), verbose=0, batch_size=1024)
+        scores[i : i + len(x)] = probs[:, keyword_columns].max(axis=1)
+    fired = np.flatnonzero(scores >= MINING_THRESHOLD)
+    kept = fired[np.argsort(-scores[fired])][:MINING_KEEP]
+    hard = negatives.bank.windows(starts[kept], cascade_len)
+    negatives.hard = hard if negatives.hard is None else np.concatenate([negatives.hard, hard])
+    return {"windows": len(starts), "fired": len(fired), "kept": len(kept)}
 
 
 def evaluate(model, tflite: bytes, data: ProjectData, threshold: float) -> tuple[dict, dict[str, dict]]:
@@ -298,10 +408,26 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
             + ", ".join(f"{lab} {n}" for lab, n in zip(labels, data.splits[name].counts(len(labels)), strict=True))
         )
     aux = auxiliary_features(a.auxiliary_source, project.root, project.settings.frontend, minmax, labels)
+    negatives = project_negatives(project, minmax, labels, log)
     model = build_transfer_model(base, len(labels), t)
-    history, best_epoch, stopped = fit(model, data, aux, t, a, base.template, progress, log)
+    n = project.settings.negatives
+    history, best_epoch, stopped = fit(
+        model, data, aux, t, a, base.template, progress, log, negatives, n.mining_rounds, n.mining_epochs
+    )
     tflite = to_int8_tflite(model, data.splits["Train"].x, samples=300, seed=t.seed)
     summary, matrices = evaluate(model, tflite, data, t.unk_threshold)
+    detection = operating_points(project, tflite, labels, minmax, negatives, data, progress)
+    for mode in ("filter", "continuous"):
+        d = detection[mode]
+        log(
+            f"operating point ({mode} mode): thresholds "
+            + ", ".join(f"{k} {v:.2f}" for k, v in d["thresholds"].items())
+            + (f", average {d['average']}, hits {d['hits']}" if mode == "continuous" else "")
+            + f"; Validate miss rate {d['validate_miss_rate']:.1%}, {d['false_alarms']} false alarms in "
+            f"{d['negative_hours'] * 60:.0f} min of negative speech"
+            if d["validate_miss_rate"] is not None
+            else f"operating point ({mode} mode): no Validate keywords to calibrate on"
+        )
     seconds = round(time.time() - started, 1)
     in_scale, in_zero = input_quantisation(tflite)
     model_info = {
@@ -316,6 +442,7 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
         "frontend": project.settings.frontend.to_dict(),
         "energy_filter": asdict(project.settings.energy_filter),
         "minmax": minmax.to_dict(),
+        "detection": detection,
     }
     metrics = {
         "model": t.model,
@@ -323,11 +450,15 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
         "confusion": {s: {k: m.to_dict() for k, m in v.items()} for s, v in matrices.items()},
         "epochs_run": stopped,
         "best_epoch": best_epoch,
-        "early_stopped": stopped < t.epochs + (t.fine_tune_epochs if t.unfreeze_blocks != 0 else 0),
+        "early_stopped": sum(h["phase"] in ("head", "fine-tune") for h in history)
+        < t.epochs + (t.fine_tune_epochs if t.unfreeze_blocks != 0 else 0),
         "history": history,
         "training": asdict(t),
         "augmentation": asdict(a),
         "auxiliary_inputs_available": len(aux),
+        "negatives": asdict(project.settings.negatives),
+        "negative_bank_windows": len(negatives.starts),
+        "calibration": detection,
         "input_counts": {s: data.splits[s].counts(len(labels)) for s in SETS},
         "parameters": {
             "total": int(model.count_params()),
@@ -344,6 +475,26 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
     report_mod.write_outputs(out, metrics, matrices, t)
     out.finish()
     return TrainResult(out.root, metrics)
+
+
+def operating_points(project: Project, tflite: bytes, labels, minmax, negatives: Negatives, data, progress) -> dict:
+    """Calibrate the detection rule of both device modes on Validate and the bank's calibrate part."""
+    from ..audio import read_audio
+    from .calibrate import calibrate
+
+    validate = [s for s in sorted(data.report.usable) if data.report.sets[s.file] == "Validate"]
+    cache: dict[str, np.ndarray] = {}
+
+    def audio_of(seg):
+        if seg.file not in cache:
+            cache.clear()
+            cache[seg.file] = read_audio(project.recording_path(seg.file))
+        return cache[seg.file][seg.start : seg.end]
+
+    excluded = [label for label in labels if label != UNKNOWN] + list(project.settings.negatives.exclude)
+    with progress_bar(progress) as bar:
+        bar.add_task("choosing the operating point", total=None)
+        return calibrate(tflite, labels, project.settings, minmax, negatives.bank, excluded, validate, audio_of)
 
 
 def _keras_bytes(model) -> bytes:

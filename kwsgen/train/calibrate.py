@@ -1,0 +1,344 @@
+"""The operating point: the detection rule with the fewest misses under a false-alarm budget.
+
+kwsgen train calls `calibrate` after training. It runs the int8 model along
+audio the model never trained on:
+
+  - negative speech: the calibrate part of the shipped negative bank (real
+    words, sentences and wake phrases; windows touching one of the project's
+    keywords are not counted);
+  - the project's Validate Set: its labelled segments one after another, so
+    that keywords are found as the firmware finds them; its Unknown segments
+    count as negative audio too.
+
+For each device mode it then searches kws_pipeline.c's rule: one threshold per
+keyword, and in continuous mode the averaging length and the consecutive hits
+as well ([device] holdoff, every and suppress stay as set). The chosen rule
+has the fewest Validate misses among those whose false alarms stay within
+target_false_alarms_per_hour times the hours of negative audio; ties go to
+fewer false alarms, then to the simpler rule. The Test Set is never looked at.
+
+Each keyword is searched on its own: a classification can only fire for the
+keyword it ranks first, so a keyword's detections, streaks and hold-offs do
+not depend on the other keywords' thresholds (only one keyword's suppression
+of another is left out here). Thresholds stay at or above THRESHOLD_FLOOR: a
+few minutes of audio cannot vouch for a keyword at lower probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frontend import EnergyFilterConfig, FrontendConfig
+from ..frontend.energy_filter import filter_requests
+from ..project import UNKNOWN
+from ..project.store import Segment
+from .negatives import NegativeBank
+
+THRESHOLD_FLOOR = 0.4
+Q_GRID = np.array([*range(103, 255, 2), 255, 256])  # q + 128 values tried (0.40 .. 0.996); 256 = never
+AVERAGES = (1, 2, 3, 5)
+HITS = (1, 2, 3)
+
+Outputs = Callable[[np.ndarray], np.ndarray]  # int8 inputs [n, windows, coeffs] -> q + 128 [n, classes]
+
+
+@dataclass
+class Stream:
+    """One stretch of audio from reset: the frames the firmware classifies and the model's outputs there."""
+
+    frames: np.ndarray  # hop index of each classification
+    probs: np.ndarray  # int64 [n, classes]: q + 128
+    counted: np.ndarray  # bool per classification: a detection here counts (windows touching a keyword do not)
+    truth: list[Segment]  # keyword segments, in samples of this stream
+
+
+@dataclass(frozen=True)
+class Rule:
+    average: int
+    hits: int
+    quiet: int  # filter mode: holdoff; continuous mode: suppress (hops)
+
+
+def classified_frames(
+    peaks: np.ndarray, continuous: bool, every: int, config: FrontendConfig, filt: EnergyFilterConfig
+) -> np.ndarray:
+    """The frames the firmware classifies in a stream with these window peaks, from reset."""
+    cl = config.cascade_len
+    ready = np.arange(len(peaks)) >= cl - 1
+    if continuous:
+        frames = np.flatnonzero(ready)
+        return frames[(frames - (cl - 1)) % every == 0]
+    return np.flatnonzero(filter_requests(peaks, filt) & ready)
+
+
+def moving_sums(probs: np.ndarray, average: int) -> tuple[np.ndarray, np.ndarray]:
+    """The summed last `average` outputs at each classification, and how many were summed (history fill)."""
+    c = np.cumsum(np.vstack([np.zeros((1, probs.shape[1]), np.int64), probs]), axis=0)
+    idx = np.arange(1, len(probs) + 1)
+    lo = np.maximum(idx - average, 0)
+    return c[idx] - c[lo], idx - lo
+
+
+def margins(stream: Stream, keyword: int, average: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per classification: the averaged sum of `keyword` where it ranks first (-1 elsewhere), and the history
+    fill it is compared against (a classification counts at threshold q when sum >= q * fill)."""
+    sums, n = moving_sums(stream.probs, average)
+    top = np.argmax(sums, axis=1) if len(sums) else np.zeros(0, np.int64)
+    return np.where(top == keyword, sums[:, keyword] if len(sums) else 0, -1), n
+
+
+def fired(stream: Stream, keyword: int, threshold: int, rule: Rule, margin=None) -> np.ndarray:
+    """Indices of the classifications that report `keyword` at `threshold` (kws_pipeline.c, this keyword alone)."""
+    if not len(stream.frames) or threshold > 255:
+        return np.zeros(0, np.int64)
+    value, n = margin if margin is not None else margins(stream, keyword, rule.average)
+    candidates = np.flatnonzero(value >= threshold * n)
+    out, streak, previous, quiet_until = [], 0, -2, -1
+    for i in candidates:
+        streak = min(streak + 1, 255) if i == previous + 1 else 1
+        previous = i
+        if streak < rule.hits or stream.frames[i] < quiet_until:
+            continue
+        out.append(i)
+        quiet_until, streak = int(stream.frames[i]) + rule.quiet, 0
+    return np.asarray(out, np.int64)
+
+
+@dataclass
+class Curve:
+    false_alarms: np.ndarray  # per Q_GRID value
+    hits: np.ndarray
+    events: int
+
+
+def keyword_curve(streams: list[Stream], keyword: int, label: str, rule: Rule, centre: Callable) -> Curve:
+    """False alarms and hits of one keyword at every threshold of Q_GRID."""
+    false_alarms, hits = np.zeros(len(Q_GRID), np.int64), np.zeros(len(Q_GRID), np.int64)
+    events = 0
+    for s in streams:
+        own = [t for t in s.truth if t.label == label]
+        events += len(own)
+        margin = margins(s, keyword, rule.average)
+        if not own and not (margin[0] >= Q_GRID[0] * margin[1]).any():
+            continue  # nothing here ever fires for this keyword
+        for j, q in enumerate(Q_GRID):
+            idx = fired(s, keyword, int(q), rule, margin)
+            idx = idx[s.counted[idx]]
+            centres = centre(s.frames[idx])
+            matched = np.zeros(len(idx), bool)
+            for t in own:
+                inside = (centres >= t.start) & (centres < t.end)
+                hits[j] += bool(inside.any())
+                matched |= inside
+            false_alarms[j] += int((~matched).sum())
+    return Curve(false_alarms, hits, events)
+
+
+def choose_thresholds(curves: dict[int, Curve], budget: float) -> tuple[dict[int, int], int, int]:
+    """Lower one keyword's threshold at a time, the step that buys most hits per false alarm first."""
+    floor = int(np.searchsorted(Q_GRID, int(np.ceil(THRESHOLD_FLOOR * 256))))
+    pick = {k: len(Q_GRID) - 1 for k in curves}  # start at "never"
+    spent = 0
+    while True:
+        best = None
+        for k, c in curves.items():
+            for j in range(floor, pick[k]):
+                gain = int(c.hits[j] - c.hits[pick[k]])
+                cost = int(c.false_alarms[j] - c.false_alarms[pick[k]])
+                if gain <= 0 or spent + cost > budget:
+                    continue
+                value = (gain / max(cost, 0.001), j)  # free hits first; among equals the higher threshold
+                if best is None or value > best[0]:
+                    best = (value, k, j, cost)
+        if best is None:
+            break
+        _, k, j, cost = best
+        pick[k], spent = j, spent + cost
+    found = sum(int(c.hits[pick[k]]) for k, c in curves.items())
+    return {k: int(Q_GRID[pick[k]]) for k in curves}, spent, found
+
+
+@dataclass
+class ModeChoice:
+    thresholds: dict[str, int]  # keyword -> q + 128
+    rule: Rule
+    validate_keywords: int
+    validate_hits: int
+    false_alarms: int
+    negative_hours: float
+
+    def as_dict(self) -> dict:
+        return {
+            "thresholds": {k: round(q / 256, 4) for k, q in self.thresholds.items()},
+            "average": self.rule.average,
+            "hits": self.rule.hits,
+            "validate_keywords": self.validate_keywords,
+            "validate_miss_rate": round(1 - self.validate_hits / self.validate_keywords, 4)
+            if self.validate_keywords
+            else None,
+            "negative_hours": round(self.negative_hours, 3),
+            "false_alarms": self.false_alarms,
+            "false_alarms_per_hour": round(self.false_alarms / self.negative_hours, 2) if self.negative_hours else None,
+        }
+
+
+def search(
+    streams: list[Stream],
+    labels: list[str],
+    continuous: bool,
+    quiet: int,
+    negative_hours: float,
+    target: float,
+    centre: Callable,
+) -> ModeChoice:
+    """The rule for one mode with the fewest Validate misses within the false-alarm budget."""
+    budget = target * negative_hours
+    best = None
+    for average, hits in [(a, h) for a in AVERAGES for h in HITS] if continuous else [(1, 1)]:
+        rule = Rule(average, hits, quiet)
+        curves = {
+            k: keyword_curve(streams, k, label, rule, centre) for k, label in enumerate(labels) if label != UNKNOWN
+        }
+        chosen, spent, found = choose_thresholds(curves, budget)
+        key = (found, -spent, -average, -hits)
+        if best is None or key > best[0]:
+            events = sum(c.events for c in curves.values())
+            thresholds = {labels[k]: q for k, q in chosen.items()}
+            best = (key, ModeChoice(thresholds, rule, events, found, spent, negative_hours))
+    return best[1]
+
+
+def validate_stream(
+    segments: list[Segment], audio_of: Callable[[Segment], np.ndarray], gap: int
+) -> tuple[np.ndarray, list[Segment], int]:
+    """Validate segments one after another with `gap` samples of silence between them; keyword truth in stream
+    samples; and how many samples of Unknown the stream holds."""
+    pieces, truth, at, unknown = [], [], 0, 0
+    for seg in segments:
+        clip = audio_of(seg)
+        pieces += [np.zeros(gap, np.int16), clip]
+        if seg.label == UNKNOWN:
+            unknown += len(clip)
+        else:
+            truth.append(Segment("validate", at + gap, at + gap + len(clip), seg.label))
+        at += gap + len(clip)
+    return (np.concatenate(pieces) if pieces else np.zeros(0, np.int16)), truth, unknown
+
+
+def bank_streams(
+    bank: NegativeBank,
+    keywords: list[str],
+    outputs: Outputs,
+    continuous: bool,
+    every: int,
+    config: FrontendConfig,
+    filt: EnergyFilterConfig,
+) -> tuple[list[Stream], float]:
+    """The bank's calibrate part as streams, and the hours of it that count (not touching a keyword)."""
+    excluded = bank.excluded_tags(keywords)[bank.tags]
+    cl = config.cascade_len
+    streams, hops = [], 0
+    for (first, end), part in zip(bank.streams, bank.stream_parts, strict=True):
+        if part != "calibrate":
+            continue
+        frames = classified_frames(bank.peaks[first:end], continuous, every, config, filt)
+        bad_before = np.concatenate([[0], np.cumsum(excluded[first:end])])
+        counted = bad_before[frames + 1] - bad_before[frames + 1 - cl] == 0
+        windows = bank.features[first + frames[:, None] - np.arange(cl)[::-1]]
+        streams.append(Stream(frames, outputs(windows), counted, []))
+        hops += end - first - int(excluded[first:end].sum())
+    return streams, hops * config.hop_size / config.sample_rate / 3600
+
+
+def audio_stream(
+    audio: np.ndarray,
+    truth: list[Segment],
+    outputs: Outputs,
+    continuous: bool,
+    every: int,
+    config: FrontendConfig,
+    filt: EnergyFilterConfig,
+    minmax,
+) -> Stream:
+    """Audio through the reference front end, classified where the firmware would classify it."""
+    from ..frontend.stream import stream_hops
+
+    hops = stream_hops(audio, config, EnergyFilterConfig(enabled=False), minmax)
+    frames = classified_frames(hops["peak"], continuous, every, config, filt)
+    windows = hops["features"][frames[:, None] - np.arange(config.cascade_len)[::-1]]
+    return Stream(frames, outputs(windows), np.ones(len(frames), bool), truth)
+
+
+def batch_outputs(tflite: bytes) -> Outputs:
+    """The int8 model on many inputs at once: TFLite's built-in kernels without delegates, batched (within a
+    step or two of TFLite Micro on a few outputs; exactness is for the firmware, not for choosing thresholds)."""
+    from .tfutil import quiet_native, tf
+
+    tfm = tf()
+    with quiet_native():
+        interp = tfm.lite.Interpreter(
+            model_content=tflite,
+            experimental_op_resolver_type=tfm.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        )
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    size = {"n": 0}
+
+    def run(x: np.ndarray) -> np.ndarray:
+        result = np.zeros((len(x), out["shape"][-1]), np.int64)
+        for i in range(0, len(x), 512):
+            chunk = x[i : i + 512]
+            if size["n"] != len(chunk):
+                interp.resize_tensor_input(inp["index"], [len(chunk), *inp["shape"][1:]])
+                interp.allocate_tensors()
+                size["n"] = len(chunk)
+            interp.set_tensor(inp["index"], chunk.reshape(len(chunk), *inp["shape"][1:]).astype(np.int8))
+            interp.invoke()
+            result[i : i + len(chunk)] = interp.get_tensor(out["index"]).reshape(len(chunk), -1).astype(np.int64) + 128
+        return result
+
+    return run
+
+
+def calibrate(
+    tflite: bytes,
+    labels: list[str],
+    settings,
+    minmax,
+    bank: NegativeBank | None,
+    keywords_excluded: list[str],
+    validate: list[Segment],
+    audio_of: Callable[[Segment], np.ndarray],
+) -> dict:
+    """The operating point of each device mode (kws_pipeline.c's rule), as model.json's "detection" stores it."""
+    config, filt, device = settings.frontend, settings.energy_filter, settings.device
+    target = settings.detection.target_false_alarms_per_hour
+    outputs = batch_outputs(tflite)
+    val_audio, val_truth, val_unknown = validate_stream(validate, audio_of, config.sample_rate // 4)
+    # One sample window = hop * frame + window - 1 is reported; its classified window's centre:
+    half = config.cascade_samples // 2
+
+    def centre(frames: np.ndarray) -> np.ndarray:
+        return frames * config.hop_size + config.window_size - half
+
+    result = {"target_false_alarms_per_hour": target}
+    for mode in ("filter", "continuous"):
+        continuous = mode == "continuous"
+        streams, hours = (
+            bank_streams(bank, keywords_excluded, outputs, continuous, device.every, config, filt)
+            if bank is not None
+            else ([], 0.0)
+        )
+        if len(val_audio):
+            streams.append(audio_stream(val_audio, val_truth, outputs, continuous, device.every, config, filt, minmax))
+            hours += val_unknown / config.sample_rate / 3600
+        quiet = device.suppress if continuous else device.holdoff
+        choice = search(streams, labels, continuous, quiet, hours, target, centre)
+        result[mode] = choice.as_dict()
+        if continuous:
+            result[mode]["suppress"] = quiet
+        else:
+            result[mode]["holdoff"] = quiet
+    return result

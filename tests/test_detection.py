@@ -1,0 +1,264 @@
+"""Detection quality machinery: the negative bank's keyword exclusion, hard-negative mining, the calibration of
+the operating point, its agreement with the firmware's rule, and [detection] / [negatives] settings errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from kwsgen.errors import KwsgenError
+from kwsgen.firmware.app import DetectionRule
+from kwsgen.frontend import FrontendConfig, MinMax
+from kwsgen.project.settings import load_settings
+from kwsgen.project.store import Segment
+from kwsgen.resources import package_data
+from kwsgen.train import calibrate as cal
+from kwsgen.train.negatives import BANK_FILE, NegativeBank, sample_windows, shipped_bank
+from kwsgen.train.transfer import Negatives, mine
+
+from .project_helpers import new_project
+
+CL = 5  # a short cascade keeps the tiny banks readable
+
+
+def tiny_bank(tags_per_hop: list[int], names: list[str], streams: list[tuple[int, int]], parts=None) -> NegativeBank:
+    n = len(tags_per_hop)
+    features = np.arange(n * 2, dtype=np.int64).reshape(n, 2).astype(np.int8)
+    return NegativeBank(
+        features=features,
+        peaks=np.full(n, 1000, np.uint16),
+        tags=np.array(tags_per_hop, np.uint8),
+        tag_names=["", *names],
+        streams=np.array(streams, np.int64),
+        stream_parts=parts or ["train"] * len(streams),
+        stream_kinds=["words"] * len(streams),
+        minmax=MinMax([-100, -100], [100, 100]),
+        frontend="test",
+    )
+
+
+def test_bank_leaves_out_every_window_touching_a_keyword():
+    # hops: 0-4 "up", 5-9 gap, 10-14 "smart mirror", 15-19 "down"
+    tags = [1] * 5 + [0] * 5 + [2] * 5 + [3] * 5
+    bank = tiny_bank(tags, ["up", "smart mirror", "down"], [(0, 20)])
+    everything = bank.window_starts(CL, "train", [])
+    assert list(everything) == list(range(16))
+    no_up = bank.window_starts(CL, "train", ["UP"])  # case does not matter
+    assert list(no_up) == list(range(5, 16))
+    no_mirror = bank.window_starts(CL, "train", ["mirror", "up"])  # a word of a phrase removes the phrase
+    assert list(no_mirror) == [5, 15]
+    assert bank.excluded_tags(["Down"]).tolist() == [False, False, False, True]
+
+
+def test_bank_windows_stay_inside_one_stream_and_part():
+    bank = tiny_bank([0] * 12, [], [(0, 6), (6, 12)], parts=["train", "calibrate"])
+    assert list(bank.window_starts(CL, "train", [])) == [0, 1]
+    assert list(bank.window_starts(CL, "calibrate", [])) == [6, 7]
+    windows = bank.windows(np.array([1]), CL)
+    assert windows.shape == (1, CL, 2) and np.array_equal(windows[0], bank.features[1:6])
+    rng = np.random.default_rng(1)
+    drawn = sample_windows(bank, 50, CL, [], rng)
+    assert drawn.shape == (50, CL, 2)
+    assert {int(w[0, 0]) for w in drawn} <= {0, 2}  # rows 0 and 1 begin with features 0 and 2
+    assert sample_windows(bank, 5, 13, [], rng).shape == (0, 13, 2)  # no window that long
+
+
+def test_shipped_bank_loads_for_the_default_front_end_without_the_projects_keywords():
+    config = FrontendConfig()
+    raw = NegativeBank.load(package_data(BANK_FILE))
+    bank = shipped_bank(config, raw.minmax)
+    assert bank is not None and bank.hours > 1.0
+    assert {"yes", "no", "up", "sentence"} <= set(bank.tag_names)
+    assert set(bank.stream_parts) == {"train", "calibrate"}
+    keywords = ["yes", "no", "on", "off"]
+    starts = bank.window_starts(config.cascade_len, "train", keywords)
+    excluded = bank.excluded_tags(keywords)
+    touched = excluded[bank.tags[starts[:, None] + np.arange(config.cascade_len)]]
+    assert len(starts) > 100_000 and not touched.any()
+    # Another scaling (projects with minmax = train): there and back again loses at most a step or two.
+    assert raw.rescaled(raw.minmax) is raw
+    other = MinMax(raw.minmax.min - 1000, raw.minmax.max + 1000)
+    back = shipped_bank(config, other).rescaled(raw.minmax)
+    assert np.abs(back.features.astype(int) - raw.features.astype(int)).max() <= 2
+
+
+class FiresOnHighFeatures:
+    """A stand-in model: the keyword "yes" fires on windows whose first feature is high."""
+
+    def predict(self, x, verbose=0, batch_size=None):
+        first = x[:, 0, 0, 0]
+        yes = np.clip(first, 0, 1)
+        return np.stack([yes, 1 - yes], axis=1)
+
+
+def test_mining_adds_the_windows_that_fire_and_only_those():
+    n = 40
+    features = np.zeros((n, 2), np.int8)
+    features[[8, 20, 24], 0] = 127  # windows starting there "fire"
+    bank = dataclasses.replace(tiny_bank([0] * n, [], [(0, n)]), features=features)
+    negatives = Negatives(bank, bank.window_starts(CL, "train", []), share=1.0)
+    found = mine(FiresOnHighFeatures(), negatives, ["yes", "Unknown"], CL)
+    # Mining runs on every 4th window: starts 0, 4, ..., 32; 8, 20 and 24 fire.
+    assert found == {"windows": 9, "fired": 3, "kept": 3}
+    assert sorted(int(w[0, 0]) for w in negatives.hard) == [127, 127, 127]
+    rng = np.random.default_rng(0)
+    drawn = negatives.draw(10, CL, rng)
+    # Up to half from the 3 mined windows, the rest from the bank.
+    assert drawn.shape == (10, CL, 2) and (drawn[:, 0, 0] == 127).sum() >= 3
+
+
+def test_choose_thresholds_buys_most_hits_within_the_budget():
+    q = cal.Q_GRID
+    n = len(q)
+    # keyword 0: hits rise as the threshold falls; false alarms appear below index 20.
+    hits0 = n - np.arange(n)
+    fa0 = np.where(np.arange(n) < 20, 20 - np.arange(n), 0)
+    # keyword 1: costs a false alarm per hit below index 60, free above.
+    hits1 = 2 * (n - np.arange(n))
+    fa1 = np.where(np.arange(n) < 60, 60 - np.arange(n), 0)
+    curves = {0: cal.Curve(fa0, hits0, n), 1: cal.Curve(fa1, hits1, 2 * n)}
+    chosen, spent, found = cal.choose_thresholds(curves, budget=0)
+    assert spent == 0
+    assert chosen == {0: int(q[20]), 1: int(q[60])}  # the lowest thresholds without a false alarm
+    assert found == hits0[20] + hits1[60]
+    chosen, spent, found = cal.choose_thresholds(curves, budget=5)
+    assert spent <= 5 and found > hits0[20] + hits1[60]
+    floor = np.searchsorted(q, int(np.ceil(cal.THRESHOLD_FLOOR * 256)))
+    chosen, spent, _ = cal.choose_thresholds(curves, budget=10_000)
+    assert chosen == {0: int(q[floor]), 1: int(q[floor])}  # never below the floor, however large the budget
+
+
+def random_stream(rng, n_frames: int, n_classes: int, truth=()) -> cal.Stream:
+    probs = rng.integers(0, 256, (n_frames, n_classes))
+    probs[rng.random(n_frames) < 0.3, 0] = 250  # runs of confident keyword 0 so that streaks happen
+    frames = np.sort(rng.choice(np.arange(48, 48 + 4 * n_frames), n_frames, replace=False))
+    return cal.Stream(frames, probs, np.ones(n_frames, bool), list(truth))
+
+
+@pytest.mark.parametrize(
+    "continuous,average,hits,quiet",
+    [(False, 1, 1, 50), (False, 1, 1, 0), (True, 3, 2, 25), (True, 1, 3, 0), (True, 5, 1, 10)],
+)
+def test_calibration_counts_detections_exactly_as_the_firmware_rule(continuous, average, hits, quiet):
+    """The search's single-keyword evaluator gives the firmware's detections when only that keyword may fire."""
+    from types import SimpleNamespace
+
+    from kwsgen.firmware.simulate import apply_rule
+
+    rng = np.random.default_rng(average * 10 + hits)
+    labels = ["yes", "no", "Unknown"]
+    stream = random_stream(rng, 400, 3)
+    spec = SimpleNamespace(
+        continuous=continuous,
+        unknown_class=3,
+        frontend=FrontendConfig(),
+    )
+    for keyword in (0, 1):
+        for q in (120, 180, 240):
+            thresholds = tuple(q if k == keyword else 256 for k in range(3))
+            rule = DetectionRule(thresholds, holdoff=quiet, every=1, average=average, hits=hits, suppress=quiet)
+            results = apply_rule(spec, stream.frames, stream.probs - 128, rule)
+            expected = [r.frame for r in results if r.classification == keyword + 1]
+            got = stream.frames[cal.fired(stream, keyword, q, cal.Rule(average, hits, quiet))].tolist()
+            assert got == expected, (labels[keyword], q)
+
+
+def test_search_picks_the_threshold_above_every_negative_and_below_the_keywords():
+    """A synthetic DET: keywords score 200-230, negative speech up to 190, so the rule lands in between."""
+    rng = np.random.default_rng(3)
+    n = 300
+    frames = np.arange(48, 48 + n * 30, 30)
+    negative = np.zeros((n, 2), np.int64)
+    negative[:, 1] = 255  # Unknown on top ...
+    loud = rng.choice(n, 40, replace=False)
+    negative[loud] = np.stack([rng.integers(150, 191, 40), np.full(40, 100)], axis=1)  # ... but for 40 near misses
+    neg_stream = cal.Stream(frames, negative, np.ones(n, bool), [])
+    positive = np.zeros((n, 2), np.int64)
+    positive[:, 1] = 255
+    hit = np.arange(5, n, 10)
+    positive[hit] = np.stack([rng.integers(200, 231, len(hit)), np.full(len(hit), 20)], axis=1)
+    truth = [Segment("validate", f * 320 + 480 - 7920 - 100, f * 320 + 480 - 7920 + 100, "yes") for f in frames[hit]]
+    pos_stream = cal.Stream(frames, positive, np.ones(n, bool), truth)
+
+    def centre(f):
+        return f * 320 + 480 - 7920
+
+    choice = cal.search(
+        [neg_stream, pos_stream], ["yes", "Unknown"], False, 0, negative_hours=1.0, target=0.5, centre=centre
+    )
+    assert 190 < choice.thresholds["yes"] <= positive[hit, 0].min()
+    assert choice.validate_hits == len(hit) and choice.false_alarms == 0
+    # A budget of 10 false alarms in that hour lets the threshold fall into the near misses, no further.
+    loose = cal.search([neg_stream, pos_stream], ["yes", "Unknown"], False, 0, 1.0, target=10, centre=centre)
+    assert loose.thresholds["yes"] <= choice.thresholds["yes"] and loose.false_alarms <= 10
+
+
+@pytest.mark.parametrize(
+    "setting,message",
+    [
+        (
+            "[detection]\ntarget_false_alarms_per_hour = 0",
+            r"\[detection\] target_false_alarms_per_hour must be above 0",
+        ),
+        (
+            "[detection]\ntarget_false_alarms_per_hour = -1.5",
+            r"\[detection\] target_false_alarms_per_hour must be above 0",
+        ),
+        (
+            '[detection]\ntarget_false_alarms_per_hour = "low"',
+            r"\[detection\] target_false_alarms_per_hour must be a float",
+        ),
+        (
+            "[detection]\nthresholds = { yes = 1.5 }",
+            r"\[detection\] thresholds: yes must be a number in \[0, 1\), got 1.5",
+        ),
+        (
+            "[detection]\nthresholds = { maybe = 0.5 }",
+            r"\[detection\] thresholds: 'maybe' is not a keyword of this project",
+        ),
+        ("[detection]\nthresholds = 0.7", r"\[detection\] thresholds must be a table, got 0.7"),
+        ('[detection]\noperating_point = "best"', r"\[detection\] operating_point must be calibrated or settings"),
+        ("[negatives]\nweight = 0", r"\[negatives\] weight must be above 0"),
+        ('[negatives]\nsource = "internet"', r"\[negatives\] source must be shipped or none"),
+        ("[negatives]\nmining_rounds = 11", r"\[negatives\] mining_rounds must be 0..10"),
+        ("[device]\nhits = 0", r"\[device\] hits must be 1..50 and holdoff 0..100000"),
+    ],
+)
+def test_detection_settings_errors_are_one_clear_line(tmp_path, setting, message):
+    project = new_project(tmp_path)
+    toml = project.root / "kwsgen.toml"
+    section = setting.split("\n")[0]
+    text = toml.read_text()
+    key = setting.split("\n")[1].split(" = ")[0]
+    lines = [
+        line for line in text.splitlines() if not (line.startswith(f"{key} = ") and in_section(text, line, section))
+    ]
+    toml.write_text("\n".join(lines).replace(section, setting, 1) + "\n")
+    with pytest.raises(KwsgenError, match=message) as err:
+        load_settings(toml)
+    assert "\n" not in str(err.value) and "kwsgen.toml" in str(err.value)
+
+
+def in_section(text: str, line: str, section: str) -> bool:
+    """Whether `line` (first occurrence) sits in `section` of the TOML text."""
+    current = None
+    for candidate in text.splitlines():
+        if candidate.startswith("["):
+            current = candidate.strip()
+        if candidate == line:
+            return current == section
+    return False
+
+
+def test_thresholds_in_settings_reach_the_rule(tmp_path):
+    project = new_project(tmp_path)
+    toml = project.root / "kwsgen.toml"
+    text = toml.read_text().replace("thresholds = {}", 'thresholds = { "yes" = 0.85 }')
+    toml.write_text(text)
+    settings = load_settings(toml)
+    assert settings.detection.thresholds == {"yes": 0.85}
+    assert DetectionRule.q_min(0.85) == 218 and DetectionRule.q_min(0.6) == 154 and DetectionRule.q_min(1.0) == 256
+    with pytest.raises(KwsgenError, match="0..256"):
+        DetectionRule((257,))
