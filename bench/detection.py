@@ -308,13 +308,6 @@ def fold_run(spec, streams: dict, fold: int) -> FoldRun:
     )
 
 
-def with_mode(project: Project, mode: str) -> Project:
-    project.settings = dataclasses.replace(
-        project.settings, device=dataclasses.replace(project.settings.device, mode=mode)
-    )
-    return project
-
-
 def run_project(name: str, make, streams: dict, seed: int) -> dict:
     """make(fold) -> the project whose model is measured on `fold`'s streams (None: one project for all)."""
     projects, trained = [], []
@@ -337,7 +330,7 @@ def run_project(name: str, make, streams: dict, seed: int) -> dict:
     out = {"models": trained, "modes": {}}
     for mode in ("filter", "continuous"):
         t0 = time.time()
-        runs = [fold_run(load_spec(with_mode(p, mode)), streams, fold) for fold, p in enumerate(projects)]
+        runs = [fold_run(load_spec(p, mode=mode), streams, fold) for fold, p in enumerate(projects)]
         m = measure(runs, [r.spec.rule for r in runs])
         out["modes"][mode] = {
             "operating_point": runs[0].spec.rule_source,

@@ -106,7 +106,7 @@ def test_train_writes_every_output(trained):
     assert info["classes"]["0"] == "UNK" and info["labels"] == project.labels
     assert info["input_quantisation"] == {"scale": 1 / 128, "zero_point": 0}
     html = (folder / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4  # curves and three confusion matrices
+    assert html.count("data:image/png;base64,") == 5  # curves, DET and three confusion matrices
 
 
 def test_same_seed_gives_the_same_model(trained, tmp_path):

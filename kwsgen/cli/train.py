@@ -105,8 +105,11 @@ def test_model(
     """Evaluate a trained model on the project's Test set (int8, and float beside it).
 
     Prints the confusion matrix (rows: true labels; columns: predictions, UNK,
-    support, sensitivity; last row: positive predictivity) and writes
-    test_confusion_test.txt/.png and test_metrics.json beside the model.
+    support, sensitivity; last row: positive predictivity), then plays the Test
+    segments one after another through the firmware in both device modes at the
+    operating point it is built with: keywords missed, false alarms per hour of
+    Unknown audio, repeats, and a DET curve. Writes test_confusion_test.txt/.png
+    and test_metrics.json beside the model.
     """
     from ..project import Project
     from ..train.transfer import test_project
@@ -115,3 +118,26 @@ def test_model(
     console.print(result["text"])
     float_part = f", float {100 * result['float_accuracy']:.1f}%" if result["float_accuracy"] is not None else ""
     console.print(f"Test: int8 {100 * result['int8_accuracy']:.1f}%{float_part} on {result['inputs']} inputs")
+    _print_detection(result["detection"])
+
+
+def _print_detection(detection: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title="Test segments one after another, through the firmware (kwsgen run --engine python)")
+    for col in ("mode", "keywords missed", "false alarms", "per hour of Unknown", "repeats"):
+        table.add_column(col, justify="right")
+    for mode, d in detection.items():
+        missed = f"{100 * d['miss_rate']:.1f}% of {d['keywords']}" if d["miss_rate"] is not None else "-"
+        per_hour = f"{d['false_alarms_per_hour']:.1f}" if d["false_alarms_per_hour"] is not None else "-"
+        table.add_row(mode, missed, str(d["false_alarms"]), per_hour, str(d["repeats"]))
+    console.print(table)
+    for mode, d in detection.items():
+        rule = ", ".join(f"{k} {v:.2f}" for k, v in d["rule"]["thresholds"].items() if k != "Unknown")
+        console.print(f"{mode} mode, {d['operating_point']} thresholds: {rule}")
+        points = "; ".join(
+            f"{p['threshold']:.2f}: {100 * p['miss_rate']:.0f}% missed, {p['false_alarms']} FA"
+            for p in d["det"]
+            if p["miss_rate"] is not None
+        )
+        console.print(f"  DET, one threshold for every keyword: {points}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -144,8 +144,9 @@ class FirmwareSpec:
         return core_files(self)
 
 
-def load_spec(project: Project, model: str | None = None) -> FirmwareSpec:
-    """The firmware for a trained model of `project`, with clear errors when they no longer match."""
+def load_spec(project: Project, model: str | None = None, mode: str | None = None) -> FirmwareSpec:
+    """The firmware for a trained model of `project`, with clear errors when they no longer match; `mode`
+    (filter or continuous) overrides [device] mode."""
     from ..train.transfer import load_trained
 
     name = model or project.settings.training.model
@@ -168,11 +169,12 @@ def load_spec(project: Project, model: str | None = None) -> FirmwareSpec:
     except (KeyError, TypeError) as exc:
         raise KwsgenError(f"model.json has no usable minmax ({exc}); train again", folder) from None
     labels, unk_threshold = list(info["labels"]), float(info["unk_threshold"])
+    device = project.settings.device if mode is None else replace(project.settings.device, mode=mode)
     rule, source = settings_rule(project, labels, unk_threshold), "settings"
-    calibrated = info.get("detection", {}).get(project.settings.device.mode)
+    calibrated = info.get("detection", {}).get(device.mode)
     if project.settings.detection.operating_point == "calibrated" and calibrated:
         # Calibration chooses thresholds (and continuous mode's smoothing); how often to classify stays the user's.
-        rule = DetectionRule.from_dict({**calibrated, "every": project.settings.device.every}, labels, unk_threshold)
+        rule = DetectionRule.from_dict({**calibrated, "every": device.every}, labels, unk_threshold)
         source = "calibrated"
     return FirmwareSpec(
         model_name=name,
@@ -181,7 +183,7 @@ def load_spec(project: Project, model: str | None = None) -> FirmwareSpec:
         frontend=fe,
         energy_filter=project.settings.energy_filter,
         minmax=minmax,
-        device=project.settings.device,
+        device=device,
         tflite=tflite,
         graph=graph,
         rule=rule,

@@ -169,6 +169,7 @@ class ModeChoice:
     validate_hits: int
     false_alarms: int
     negative_hours: float
+    det: list[dict]  # one threshold for every keyword, moving: the DET curve of the chosen rule
 
     def as_dict(self) -> dict:
         return {
@@ -182,7 +183,25 @@ class ModeChoice:
             "negative_hours": round(self.negative_hours, 3),
             "false_alarms": self.false_alarms,
             "false_alarms_per_hour": round(self.false_alarms / self.negative_hours, 2) if self.negative_hours else None,
+            "det": self.det,
         }
+
+
+def det_points(curves: dict[int, Curve], negative_hours: float) -> list[dict]:
+    """Miss rate against false alarms per hour with one threshold for every keyword, every fourth grid value."""
+    events = sum(c.events for c in curves.values())
+    points = []
+    for j in range(0, len(Q_GRID) - 1, 4):
+        fa = sum(int(c.false_alarms[j]) for c in curves.values())
+        hits = sum(int(c.hits[j]) for c in curves.values())
+        points.append(
+            {
+                "threshold": round(int(Q_GRID[j]) / 256, 4),
+                "false_alarms_per_hour": round(fa / negative_hours, 2) if negative_hours else None,
+                "miss_rate": round(1 - hits / events, 4) if events else None,
+            }
+        )
+    return points
 
 
 def search(
@@ -207,7 +226,8 @@ def search(
         if best is None or key > best[0]:
             events = sum(c.events for c in curves.values())
             thresholds = {labels[k]: q for k, q in chosen.items()}
-            best = (key, ModeChoice(thresholds, rule, events, found, spent, negative_hours))
+            det = det_points(curves, negative_hours)
+            best = (key, ModeChoice(thresholds, rule, events, found, spent, negative_hours, det))
     return best[1]
 
 

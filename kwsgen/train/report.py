@@ -47,6 +47,84 @@ def curves_png(history: list[dict], t: TrainingSection, best_epoch: int, stopped
     return buf.getvalue()
 
 
+def det_png(detection: dict) -> bytes:
+    """The calibration's DET curves, one per device mode, with the chosen operating point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=110)
+    for mode, colour in (("filter", "tab:blue"), ("continuous", "tab:orange")):
+        point = detection.get(mode)
+        if not point or point.get("validate_miss_rate") is None:
+            continue
+        det = [p for p in point.get("det", []) if p["false_alarms_per_hour"] is not None]
+        floor = 0.5 / point["negative_hours"] if point["negative_hours"] else 0.1  # zero drawn at half an alarm
+        ax.plot(
+            [max(p["false_alarms_per_hour"], floor) for p in det],
+            [p["miss_rate"] for p in det],
+            "-o",
+            ms=3,
+            color=colour,
+            label=f"{mode}: one threshold for all keywords",
+        )
+        ax.plot(
+            [max(point["false_alarms_per_hour"], floor)],
+            [point["validate_miss_rate"]],
+            "*",
+            ms=12,
+            color=colour,
+            label=f"{mode}: chosen (per-keyword thresholds)",
+        )
+    target = detection.get("target_false_alarms_per_hour")
+    if target:
+        ax.axvline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g} per hour")
+    ax.set_xscale("log")
+    ax.set_xlabel("false alarms per hour (negative speech + Validate Unknown)")
+    ax.set_ylabel("Validate keywords missed")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def detection_html(detection: dict) -> list[str]:
+    rows = []
+    for mode in ("filter", "continuous"):
+        p = detection.get(mode)
+        if not p or p.get("validate_miss_rate") is None:
+            continue
+        rule = ", ".join(f"{html.escape(k)} {v:.2f}" for k, v in p["thresholds"].items())
+        extra = (
+            f"average {p['average']}, hits {p['hits']}, suppress {p['suppress']}"
+            if mode == "continuous"
+            else (f"hold-off {p['holdoff']} hops")
+        )
+        rows.append(
+            f"<tr><td>{mode}</td><td style='text-align:left'>{rule}; {extra}</td>"
+            f"<td>{100 * p['validate_miss_rate']:.1f}% of {p['validate_keywords']}</td>"
+            f"<td>{p['false_alarms']} in {60 * p['negative_hours']:.0f} min</td></tr>"
+        )
+    if not rows:
+        return []
+    return [
+        "<h2>Operating point</h2>",
+        f"<p>Chosen for at most {detection['target_false_alarms_per_hour']:g} false alarms per hour on negative "
+        "speech the model never trained on (the negative bank's calibrate part and the Validate Set's Unknown), "
+        "with the fewest Validate keywords missed. The firmware is built with it unless kwsgen.toml says "
+        '<code>[detection] operating_point = "settings"</code>.</p>',
+        "<table><tr><th>mode</th><th>rule</th><th>Validate missed</th><th>false alarms</th></tr>"
+        + "".join(rows)
+        + "</table>",
+        _img(det_png(detection), "DET curves"),
+    ]
+
+
 def _png(cm: Confusion, title: str) -> bytes:
     import tempfile
     from pathlib import Path
@@ -78,6 +156,8 @@ def write_outputs(
     pngs = write_confusions(out, matrices)
     curves = curves_png(metrics["history"], t, metrics["best_epoch"], metrics["epochs_run"], metrics["early_stopped"])
     out.write_bytes("training_curves.png", curves)
+    if metrics.get("calibration"):
+        out.write_bytes("det.png", det_png(metrics["calibration"]))
     out.write_text("report.html", report_html(metrics, matrices, pngs, curves))
 
 
@@ -109,6 +189,7 @@ def report_html(
             f"{html.escape(str(t.get('dense_layers')))}, {metrics['seconds']} s.</p>",
             _img(curves, "training curves"),
         ]
+    parts += detection_html(metrics.get("calibration") or {})
     for set_name, pair in matrices.items():
         parts += [
             f"<h2>{set_name}</h2>",

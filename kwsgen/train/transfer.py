@@ -569,6 +569,10 @@ def test_project(project: Project, name: str | None = None, progress: bool = Tru
         model = tf().keras.models.load_model(folder / "model.keras", compile=False)
         probs = model.predict(to_model_input(split.x), verbose=0, batch_size=256)
         cms["float"] = Confusion.from_predictions(data.labels, split.y, classify(probs, info["unk_threshold"]))
+    from ..firmware.setstream import detection_on_segments
+
+    test_segments = [seg for seg in data.report.usable if data.report.sets[seg.file] == "Test"]
+    detection = detection_on_segments(project, name, test_segments)
     out = GeneratedFolder(folder, update=True)
     report_mod.write_confusions(out, {"Test": cms}, prefix="test_")
     result = {
@@ -578,6 +582,7 @@ def test_project(project: Project, name: str | None = None, progress: bool = Tru
         "float_accuracy": round(cms["float"].accuracy, 4) if "float" in cms else None,
         "confusion": {k: v.to_dict() for k, v in cms.items()},
         "text": report_mod.confusion_text("Test", cms),
+        "detection": detection,
     }
     out.write_text("test_metrics.json", json.dumps({k: v for k, v in result.items() if k != "text"}, indent=1) + "\n")
     out.finish()
