@@ -117,7 +117,8 @@ def detection_html(detection: dict) -> list[str]:
         f"<p>Chosen for at most {detection['target_false_alarms_per_hour']:g} false alarms per hour on negative "
         "speech the model never trained on (the negative bank's calibrate part and the Validate Set's Unknown), "
         "with the fewest Validate keywords missed. The firmware is built with it unless kwsgen.toml says "
-        '<code>[detection] operating_point = "settings"</code>.</p>',
+        '<code>[detection] operating_point = "settings"</code>. On the log scale, zero false alarms are drawn at '
+        "half an alarm.</p>",
         "<table><tr><th>mode</th><th>rule</th><th>Validate missed</th><th>false alarms</th></tr>"
         + "".join(rows)
         + "</table>",
