@@ -34,10 +34,10 @@ bench: setup
 	$(BIN)/python bench/inference.py
 	$(BIN)/python bench/autolabel.py
 
-# About half an hour on 2 cores: transfer learning (3 seeds, 2 datasets) and false alarms on long audio.
+# About an hour on 2 cores: transfer learning (3 seeds, 2 datasets), and detection (false alarms per hour, misses, DET).
 bench-training: setup
 	$(BIN)/python bench/transfer.py
-	$(BIN)/python bench/false_alarms.py
+	$(BIN)/python bench/detection.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,12 +23,13 @@ pytestmark = pytest.mark.slow
 FAST = {"epochs": 2, "fine_tune_epochs": 1, "early_stopping_patience": 0}
 
 
-def example_subset(dest: Path, speakers: dict[str, str], negatives: str = "mining_epochs = 1") -> Project:
+def example_subset(dest: Path, speakers: dict[str, str], mining_epochs: int = 1) -> Project:
     """A copy of the example project with only some speakers (speaker -> Set) and the noise recordings;
-    `negatives` goes into its [negatives] section (one mining epoch keeps the tests quick)."""
+    one mining epoch keeps the tests quick."""
     src = example_project_dir()
     dest.mkdir(parents=True)
-    (dest / "kwsgen.toml").write_text((src / "kwsgen.toml").read_text() + f"\n[negatives]\n{negatives}\n")
+    toml = re.sub(r"(?m)^mining_epochs = \d+", f"mining_epochs = {mining_epochs}", (src / "kwsgen.toml").read_text())
+    (dest / "kwsgen.toml").write_text(toml)
     with open(src / "metadata.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["speaker"] in speakers or r["speaker"] == "noise"]
     for r in rows:
