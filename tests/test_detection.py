@@ -224,6 +224,8 @@ def test_search_picks_the_threshold_above_every_negative_and_below_the_keywords(
         ('[negatives]\nsource = "internet"', r"\[negatives\] source must be shipped or none"),
         ("[negatives]\nmining_rounds = 11", r"\[negatives\] mining_rounds must be 0..10"),
         ("[device]\nhits = 0", r"\[device\] hits must be 1..50 and holdoff 0..100000"),
+        ("[augmentation]\nnoise = 5.0", r"\[augmentation\] noise must be a share in \[0, 4\]"),
+        ("[augmentation]\nnoise_snr_db = [20, 0]", r"\[augmentation\] noise_snr_db must be \[from, to\] in dB"),
     ],
 )
 def test_detection_settings_errors_are_one_clear_line(tmp_path, setting, message):
@@ -262,3 +264,29 @@ def test_thresholds_in_settings_reach_the_rule(tmp_path):
     assert DetectionRule.q_min(0.85) == 218 and DetectionRule.q_min(0.6) == 154 and DetectionRule.q_min(1.0) == 256
     with pytest.raises(KwsgenError, match="0..256"):
         DetectionRule((257,))
+
+
+def test_noise_copies_are_mixed_at_the_asked_snr():
+    from kwsgen.train.dataset import mix_noise
+
+    rng = np.random.default_rng(4)
+    t = np.arange(16000) / 16000
+    clip = np.round(8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    noise = rng.standard_normal(40000) * 1000
+    for snr in (0.0, 10.0, 20.0):
+        mixed = mix_noise(clip.astype(np.float64), noise, snr, rng).astype(np.float64)
+        added = mixed - clip
+        measured = 20 * np.log10(np.sqrt(np.mean(clip.astype(np.float64) ** 2)) / np.sqrt(np.mean(added**2)))
+        assert abs(measured - snr) < 0.5, (snr, measured)
+
+
+def test_noise_source_errors_name_the_folder(tmp_path):
+    from kwsgen.train.dataset import noise_recordings
+
+    assert noise_recordings("none", tmp_path) == []
+    assert len(noise_recordings("shipped", tmp_path)) >= 5
+    with pytest.raises(KwsgenError, match="noise_source is not shipped, none, or an existing folder"):
+        noise_recordings("missing", tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(KwsgenError, match="holds no audio files"):
+        noise_recordings("empty", tmp_path)

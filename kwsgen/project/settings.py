@@ -87,6 +87,13 @@ class AugmentationSection:
     time_mask: float = doc("share copied with up to 8 consecutive windows masked", 0.3)
     coefficient_mask: float = doc("share copied with up to 8 consecutive MFCC coefficients masked", 0.3)
     speed: float = doc("share added as copies played 0.9 or 1.1 times as fast (speed perturbation)", 0.3)
+    noise: float = doc("share added as copies mixed with background noise (see noise_source, noise_snr_db)", 1.0)
+    noise_snr_db: list[int] = doc("signal-to-noise ratios of those copies: from, to (dB)", [0, 20])
+    noise_source: str = doc(
+        "noise for them: shipped (pink, brown, hum, fan and knock recordings in the package), a folder of audio, "
+        "or none",
+        "shipped",
+    )
     auxiliary: float = doc("Unknown inputs added each epoch, as a share of the training inputs", 0.3)
     auxiliary_source: str = doc(
         "where those come from: shipped (other words and noise), a folder of audio, or none", "shipped"
@@ -293,6 +300,13 @@ class ProjectSettings:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"[training] {message}")
+        snr = a.noise_snr_db
+        if len(snr) != 2 or snr[0] > snr[1] or snr[0] < -20 or snr[1] > 60:
+            raise ConfigError("[augmentation] noise_snr_db must be [from, to] in dB, from <= to, within -20..60")
+        if not 0 <= a.noise <= 4:
+            raise ConfigError("[augmentation] noise must be a share in [0, 4] (copies per training input)")
+        if a.noise_source not in ("shipped", "none") and not a.noise_source.strip():
+            raise ConfigError("[augmentation] noise_source must be shipped, none or a folder")
         for name in ("sparse_noise", "bias_noise", "time_mask", "coefficient_mask", "speed", "auxiliary"):
             if not 0 <= getattr(a, name) <= 1:
                 raise ConfigError(f"[augmentation] {name} must be a share in [0, 1]")

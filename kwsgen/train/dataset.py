@@ -45,6 +45,7 @@ class ProjectData:
     report: CheckReport
     mfcc_train: np.ndarray  # all Train windows' MFCCs, for fitting a project min/max
     speed_pool: SplitData | None = None  # Train inputs played 0.9 and 1.1 times as fast
+    noise_pool: SplitData | None = None  # Train inputs mixed with noise
 
 
 def usable_segments(project: Project, session: str = TRAINING_SESSION) -> CheckReport:
@@ -175,3 +176,72 @@ def _speed_pool(
             sources.extend(f"{seg.file}@{seg.start}x{speed:g}" for _ in range(len(c)))
     x = np.concatenate(xs) if xs else np.zeros((0, fe.cascade_len, fe.n_coeffs), np.int8)
     return SplitData(x.astype(np.int8), np.array(ys, dtype=np.int64), sources)
+
+
+NOISE_COPIES = 2  # noisy copies of each Train segment, each at its own noise, place and SNR
+
+
+def noise_pool(
+    project: Project,
+    segments: list[Segment],
+    minmax: MinMax,
+    labels: list[str],
+    noises: list[np.ndarray],
+    snr_db: tuple[float, float],
+    rng: np.random.Generator,
+) -> SplitData:
+    """Cascades of Train segments mixed with noise at a random SNR (relative to the segment's louder part).
+
+    Made afresh each training run (not cached): a few seconds of front end for a few hundred segments.
+    """
+    from ..frontend import mfcc_batch
+
+    fe = project.settings.frontend
+    if not noises or not segments:
+        return SplitData(np.zeros((0, fe.cascade_len, fe.n_coeffs), np.int8), np.zeros(0, np.int64))
+    clips, ys, sources = [], [], []
+    by_file: dict[str, list[Segment]] = {}
+    for seg in segments:
+        by_file.setdefault(seg.file, []).append(seg)
+    for file, segs in by_file.items():
+        audio = read_audio(project.recording_path(file))
+        for seg in segs:
+            clip = audio[seg.start : seg.end].astype(np.float64)
+            for _ in range(NOISE_COPIES):
+                clips.append(mix_noise(clip, noises[int(rng.integers(len(noises)))], rng.uniform(*snr_db), rng))
+                ys.append(labels.index(seg.label))
+                sources.append(f"{seg.file}@{seg.start}+noise")
+    xs = [
+        cascades(minmax.scale(m), fe.cascade_len, project.settings.segments.cascade_step) for m in mfcc_batch(clips, fe)
+    ]
+    y = np.concatenate([[label] * len(x) for label, x in zip(ys, xs, strict=True)]).astype(np.int64)
+    src = [s for s, x in zip(sources, xs, strict=True) for _ in range(len(x))]
+    return SplitData(np.concatenate(xs).astype(np.int8), y, src)
+
+
+def mix_noise(clip: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """int16 clip + a random stretch of noise, scaled to snr_db below the clip's louder samples' level."""
+    start = int(rng.integers(0, max(1, len(noise) - len(clip))))
+    bed = np.resize(noise[start:], len(clip)).astype(np.float64)
+    loud = np.abs(clip) > 0.1 * max(1.0, float(np.abs(clip).max()))
+    level = np.sqrt(np.mean(clip[loud] ** 2)) if loud.any() else 1.0
+    bed *= level / (np.sqrt(np.mean(bed**2)) + 1e-9) / 10 ** (snr_db / 20)
+    return np.clip(np.round(clip + bed), -32768, 32767).astype(np.int16)
+
+
+def noise_recordings(source: str, root) -> list[np.ndarray]:
+    """Noise for [augmentation] noise_source: shipped (the example project's noise recordings, made by
+    host_tools/make_example_project.py: pink, brown, hum, fan, knocks), a folder of audio, or none."""
+    from pathlib import Path
+
+    from ..project import example_project_dir
+
+    if source == "none":
+        return []
+    folder = example_project_dir() / "recordings" / "noise" if source == "shipped" else (Path(root) / source)
+    if not folder.is_dir():
+        raise KwsgenError("[augmentation] noise_source is not shipped, none, or an existing folder", folder)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".wav", ".flac", ".ogg"))
+    if not files:
+        raise KwsgenError("holds no audio files (.wav, .flac, .ogg) for [augmentation] noise_source", folder)
+    return [read_audio(f, resample=True, mono=True) for f in files]

@@ -173,35 +173,38 @@ def epoch_inputs(
     rng: np.random.Generator,
     speed_pool: SplitData | None = None,
     negatives: Negatives | None = None,
+    noise_pool: SplitData | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     x, y = resample_balanced(data, len(labels), t.max_train_per_label, rng)
     n_negative = round(negatives.share * len(y)) if negatives is not None and UNKNOWN in labels else 0
     rates = {k: getattr(a, k) for k in ("sparse_noise", "bias_noise", "time_mask", "coefficient_mask")}
-    extra_x, extra_y = [], []
-    if speed_pool is not None and len(speed_pool) and a.speed > 0:
-        # The same number per label as the resampled inputs have, times the rate.
-        per = round(a.speed * len(y) / max(1, len(np.unique(y))))
-        for k in np.unique(y):
-            pool = np.flatnonzero(speed_pool.y == k)
-            if len(pool) and per:
-                pick = rng.choice(pool, per, replace=True)
-                extra_x.append(speed_pool.x[pick])
-                extra_y.append(speed_pool.y[pick])
+    extra = [pool_copies(speed_pool, a.speed, y, rng), pool_copies(noise_pool, a.noise, y, rng)]
     x, y = augment_features(x, y, rates, rng)
-    if extra_x:
-        x = np.concatenate([x, *extra_x])
-        y = np.concatenate([y, *extra_y])
+    x = np.concatenate([x, *(e[0] for e in extra if e)])
+    y = np.concatenate([y, *(e[1] for e in extra if e)])
     n_aux = round(a.auxiliary * len(y))
     if n_aux and len(aux) and UNKNOWN in labels:
         pick = rng.integers(0, len(aux), n_aux)
         x = np.concatenate([x, aux[pick]])
         y = np.concatenate([y, np.full(n_aux, labels.index(UNKNOWN))])
     if n_negative:
-        extra = negatives.draw(n_negative, data.x.shape[1], rng)
-        x = np.concatenate([x, extra])
-        y = np.concatenate([y, np.full(len(extra), labels.index(UNKNOWN))])
+        drawn = negatives.draw(n_negative, data.x.shape[1], rng)
+        x = np.concatenate([x, drawn])
+        y = np.concatenate([y, np.full(len(drawn), labels.index(UNKNOWN))])
     order = rng.permutation(len(y))
     return x[order], y[order]
+
+
+def pool_copies(pool: SplitData | None, rate: float, y: np.ndarray, rng: np.random.Generator):
+    """rate x the resampled inputs drawn from a pool of augmented copies, the same number for every label."""
+    if pool is None or not len(pool) or rate <= 0:
+        return None
+    per = round(rate * len(y) / max(1, len(np.unique(y))))
+    picks = [rng.choice(np.flatnonzero(pool.y == k), per, replace=True) for k in np.unique(y) if np.any(pool.y == k)]
+    if not picks or not per:
+        return None
+    pick = np.concatenate(picks)
+    return pool.x[pick], pool.y[pick]
 
 
 def unknown_weights(y: np.ndarray, labels: list[str], negatives: Negatives | None) -> np.ndarray:
@@ -227,7 +230,7 @@ def train_epoch(model, data: ProjectData, aux, t, a, rng, negatives: Negatives |
     """One epoch on freshly drawn inputs; the history entry, with its Validate scores."""
     keras = tf().keras
     labels = data.labels
-    x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool, negatives)
+    x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool, negatives, data.noise_pool)
     result = model.fit(
         to_model_input(x),
         keras.utils.to_categorical(y, len(labels)),
@@ -409,6 +412,7 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
         )
     aux = auxiliary_features(a.auxiliary_source, project.root, project.settings.frontend, minmax, labels)
     negatives = project_negatives(project, minmax, labels, log)
+    data.noise_pool = training_noise_pool(project, data, minmax, a)
     model = build_transfer_model(base, len(labels), t)
     n = project.settings.negatives
     history, best_epoch, stopped = fit(
@@ -495,6 +499,18 @@ def operating_points(project: Project, tflite: bytes, labels, minmax, negatives:
     with progress_bar(progress) as bar:
         bar.add_task("choosing the operating point", total=None)
         return calibrate(tflite, labels, project.settings, minmax, negatives.bank, excluded, validate, audio_of)
+
+
+def training_noise_pool(project: Project, data: ProjectData, minmax, a: AugmentationSection) -> SplitData | None:
+    """Train segments mixed with [augmentation] noise_source at noise_snr_db: keywords heard over noise."""
+    from .dataset import noise_pool, noise_recordings
+
+    if a.noise <= 0:
+        return None
+    noises = noise_recordings(a.noise_source, project.root)
+    train = [s for s in sorted(data.report.usable) if data.report.sets[s.file] == "Train"]
+    rng = np.random.default_rng(project.settings.training.seed + 7919)
+    return noise_pool(project, train, minmax, data.labels, noises, tuple(a.noise_snr_db), rng)
 
 
 def _keras_bytes(model) -> bytes:
