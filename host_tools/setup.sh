@@ -14,6 +14,7 @@ declare -A needed=(
     [qemu-system-arm]=qemu-system-arm
     [cc]=gcc
     [cmake]=cmake
+    [espeak-ng]=espeak-ng # kwsgen train says each keyword's confusable words in synthetic voices
 )
 missing=()
 for cmd in "${!needed[@]}"; do

@@ -290,3 +290,41 @@ def test_noise_source_errors_name_the_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(KwsgenError, match="holds no audio files"):
         noise_recordings("empty", tmp_path)
+
+
+def test_confusable_words_are_phonetic_neighbours_never_homophones_or_labels():
+    from kwsgen.train.confusables import neighbours, one_phone_away
+
+    assert one_phone_away(("Y", "EH", "S"), ("Y", "EH", "T"))  # yes / yet: a phone changed
+    assert one_phone_away(("AO", "F"), ("AO", "F", "T"))  # off / oft: a phone added
+    assert not one_phone_away(("N", "OW"), ("N", "OW"))  # the same sounds: a homophone, not a neighbour
+    assert not one_phone_away(("AH", "P"), ("AO", "F"))  # up / off: two phones apart
+    words = neighbours("no", 200, avoid={"no", "go"})
+    assert words and "know" not in words and "no" not in words and "go" not in words
+    assert "new" in words or "now" in words
+    assert neighbours("no", 5, avoid=set()) == neighbours("no", 5, avoid=set())  # stable
+    assert neighbours("xqzt", 5, avoid=set()) == []  # not in the dictionary: none
+
+
+def test_training_without_espeak_says_so_and_goes_on(tmp_path, monkeypatch):
+    from kwsgen.train import confusables
+
+    monkeypatch.setattr(confusables, "espeak_available", lambda: False)
+    said = []
+    mfcc, words = confusables.confusable_mfcc(
+        ["yes"], ["yes", "Unknown"], 3, 2, FrontendConfig(), tmp_path, [], said.append
+    )
+    assert len(mfcc) == 0 and words == []
+    assert said == ["espeak-ng not found: training without synthetic confusable words (apt-get install espeak-ng)"]
+
+
+@pytest.mark.skipif(not __import__("shutil").which("espeak-ng"), reason="espeak-ng is not installed")
+def test_confusable_clips_are_synthesised_once_then_cached(tmp_path):
+    from kwsgen.train import confusables
+
+    config = FrontendConfig()
+    mfcc, words = confusables.confusable_mfcc(["off"], ["off", "Unknown"], 3, 2, config, tmp_path, [], print)
+    assert mfcc.shape == (6, config.cascade_len, config.n_coeffs) and len(set(words)) == 3
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    again, _ = confusables.confusable_mfcc(["off"], ["off", "Unknown"], 3, 2, config, tmp_path, [], print)
+    assert np.array_equal(again, mfcc)

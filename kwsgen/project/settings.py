@@ -148,6 +148,11 @@ class NegativesSection:
     share: float = doc("bank inputs added each epoch, as a share of the training inputs", 0.5)
     weight: float = doc("loss weight of Unknown inputs against keyword inputs (higher: fewer false alarms)", 1.0)
     exclude: list[str] = doc("words left out of the bank besides the project's labels (e.g. near-homophones)", [])
+    confusables: int = doc(
+        "per keyword: words one phone away (CMU dictionary, homophones left out) said by espeak-ng voices, as "
+        "Unknown (0: none)",
+        15,
+    )
     mining_rounds: int = doc(
         "rounds of hard-negative mining: run the model along the bank, add the windows that fire, train again", 1
     )
@@ -274,6 +279,8 @@ class ProjectSettings:
             raise ConfigError("[negatives] share must be in [0, 10]")
         if not 0 < neg.weight <= 100:
             raise ConfigError("[negatives] weight must be above 0 and at most 100")
+        if not 0 <= neg.confusables <= 200:
+            raise ConfigError("[negatives] confusables must be 0..200 words per keyword")
         if not (0 <= neg.mining_rounds <= 10 and 1 <= neg.mining_epochs <= 100):
             raise ConfigError("[negatives] mining_rounds must be 0..10 and mining_epochs 1..100")
 

@@ -135,15 +135,21 @@ class Negatives:
     share: float = 0.0  # bank windows per epoch, as a share of the resampled training inputs
     weight: float = 1.0  # loss weight of every Unknown input
     hard: np.ndarray | None = None  # int8 inputs that fired in mining
+    confusable: np.ndarray | None = None  # int8 inputs: the keywords' phonetic neighbours, synthesised
 
     def draw(self, n: int, cascade_len: int, rng: np.random.Generator) -> np.ndarray:
-        """n inputs: bank windows at random offsets, half of them (at most) mined ones once there are some."""
+        """n inputs: up to half mined ones (once there are some), up to a quarter confusable words, the rest
+        bank windows at random offsets."""
         n_hard = min(n // 2, 0 if self.hard is None else len(self.hard))
+        n_confusable = min(n // 4, 0 if self.confusable is None else len(self.confusable))
         parts = []
         if n_hard:
             parts.append(self.hard[rng.integers(0, len(self.hard), n_hard)])
-        if self.bank is not None and len(self.starts) and n - n_hard > 0:
-            parts.append(self.bank.windows(rng.choice(self.starts, n - n_hard), cascade_len))
+        if n_confusable:
+            parts.append(self.confusable[rng.integers(0, len(self.confusable), n_confusable)])
+        rest = n - n_hard - n_confusable
+        if self.bank is not None and len(self.starts) and rest > 0:
+            parts.append(self.bank.windows(rng.choice(self.starts, rest), cascade_len))
         return np.concatenate(parts) if parts else np.zeros((0, cascade_len, 0), np.int8)
 
 
@@ -161,7 +167,26 @@ def project_negatives(project: Project, minmax, labels: list[str], log) -> Negat
         f"negative bank: {len(starts):,} windows of {bank.hours:.1f} h of real speech"
         + (f" (left out: {', '.join(left_out)})" if left_out else "")
     )
-    return Negatives(bank, starts, n.share, n.weight)
+    negatives = Negatives(bank, starts, n.share, n.weight)
+    if n.confusables:
+        from .confusables import confusable_mfcc
+        from .dataset import noise_recordings
+
+        noises = noise_recordings(project.settings.augmentation.noise_source, project.root)
+        mfcc, words = confusable_mfcc(
+            [label for label in labels if label != UNKNOWN],
+            labels,
+            n.confusables,
+            8,
+            fe,
+            project.cache_dir / "confusables",
+            noises,
+            log,
+        )
+        if len(mfcc):
+            negatives.confusable = np.stack([minmax.scale(m) for m in mfcc])
+            log(f"confusable words: {len(set(words))} ({', '.join(sorted(set(words))[:12])}, ...), {len(mfcc)} clips")
+    return negatives
 
 
 def epoch_inputs(
