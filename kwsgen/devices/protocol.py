@@ -110,8 +110,8 @@ class FrameParser:
     def _header(self):
         end = self.buffer.find(b"\n")
         if end < 0:
-            if len(self.buffer) > MAX_HEADER:
-                self._skip(2)
+            if len(self.buffer) > MAX_HEADER or self._complete_frame_after(2):
+                self._skip(2)  # too long for a header, or a good frame follows: '{"' was inside other data
                 return True
             return None
         line = bytes(self.buffer[:end])
@@ -137,6 +137,12 @@ class FrameParser:
             return True
         size = 6 + 2 * n + 2
         if len(buf) < size:
+            if self._complete_frame_after(1):
+                # A whole frame with a good CRC starts inside the one this start promises: this start is a
+                # false one (sync bytes inside a damaged frame's samples). Waiting for it would hold the good
+                # frame back until more data came, or for ever at the end of a stream.
+                self._skip(1)
+                return True
             return None
         body = bytes(buf[2 : size - 2])
         if struct.unpack_from("<H", buf, size - 2)[0] != crc16(body):
@@ -150,6 +156,20 @@ class FrameParser:
         self.fresh = True
         lost = self._count(sequence)
         return Frame(sequence, np.frombuffer(body[4:], "<i2").astype(np.int16), lost)
+
+    def _complete_frame_after(self, offset: int) -> bool:
+        """Whether a complete frame with a good CRC starts at or after `offset` in the buffer."""
+        buf = self.buffer
+        at = buf.find(SYNC, offset)
+        while at >= 0 and at + 6 <= len(buf):
+            n = struct.unpack_from("<H", buf, at + 4)[0]
+            end = at + 6 + 2 * n + 2
+            if 0 < n <= self.max_samples and end <= len(buf):
+                body = bytes(buf[at + 2 : end - 2])
+                if struct.unpack_from("<H", buf, end - 2)[0] == crc16(body):
+                    return True
+            at = buf.find(SYNC, at + 1)
+        return False
 
     def _count(self, sequence: int) -> int:
         lost = 0
