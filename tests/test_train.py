@@ -95,7 +95,7 @@ def test_train_writes_every_output(trained):
     metrics = json.loads((folder / "metrics.json").read_text())
     assert set(metrics["summary"]) == {"Train", "Validate", "Test"}
     phases = [h["phase"] for h in metrics["history"]]
-    assert phases[:3] == ["head", "head", "fine-tune"] and phases[3:] in ([], ["mining 1"])
+    assert phases[:3] == ["head", "head", "fine-tune"] and phases[3:] in ([], ["mining 1"], ["mining 1", "mining 2"])
     assert metrics["epochs_run"] == len(phases)
     assert metrics["negative_bank_windows"] > 100_000
     info = json.loads((folder / "model.json").read_text())

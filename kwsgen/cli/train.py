@@ -66,10 +66,16 @@ def train(
 ) -> None:
     """Train the project's keyword model by transfer learning, then quantise it to int8.
 
-    Every parameter is in kwsgen.toml ([training] and [augmentation]). Writes
-    models/NAME/: model.keras, model.tflite (full int8), model.json, metrics.json,
-    confusion matrices per Set (text and PNG, with an UNK column),
-    training_curves.png and report.html. The same seed gives the same model.
+    Unknown gets real non-keyword speech from kwsgen's negative bank, the
+    keywords' confusable words and mined false alarms; keywords are also heard
+    over noise. Then the operating point (per-keyword thresholds, and
+    continuous mode's smoothing) is chosen for [detection]
+    target_false_alarms_per_hour on audio the model never trained on. Every
+    parameter is in kwsgen.toml ([training], [augmentation], [negatives],
+    [detection]). Writes models/NAME/: model.keras, model.tflite (full int8),
+    model.json (with the operating point), metrics.json, confusion matrices
+    per Set (text and PNG, with an UNK column), training_curves.png, det.png
+    and report.html. The same seed gives the same model.
     """
     from ..project import Project
     from ..train.transfer import train_project

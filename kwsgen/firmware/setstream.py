@@ -19,7 +19,7 @@ import numpy as np
 from ..audio import read_audio
 from ..project import UNKNOWN, Project
 from ..project.store import Segment
-from ..train.calibrate import validate_stream
+from ..train.calibrate import segments_stream
 from .app import DetectionRule, FirmwareSpec, load_spec
 from .events import Detection, score_events
 from .simulate import apply_rule, classified_frames
@@ -36,7 +36,7 @@ def set_audio(project: Project, segments: list[Segment]) -> tuple[np.ndarray, li
             cache[seg.file] = read_audio(project.recording_path(seg.file))
         return cache[seg.file][seg.start : seg.end]
 
-    return validate_stream(sorted(segments), audio_of, project.settings.frontend.sample_rate // 4)
+    return segments_stream(sorted(segments), audio_of, project.settings.frontend.sample_rate // 4)
 
 
 def score(spec: FirmwareSpec, frames, outputs, rule: DetectionRule, truth, unknown_seconds: float) -> dict:

@@ -87,7 +87,7 @@ class AugmentationSection:
     time_mask: float = doc("share copied with up to 8 consecutive windows masked", 0.3)
     coefficient_mask: float = doc("share copied with up to 8 consecutive MFCC coefficients masked", 0.3)
     speed: float = doc("share added as copies played 0.9 or 1.1 times as fast (speed perturbation)", 0.3)
-    noise: float = doc("share added as copies mixed with background noise (see noise_source, noise_snr_db)", 1.0)
+    noise: float = doc("copies mixed with background noise, per training input (see noise_source, noise_snr_db)", 2.0)
     noise_snr_db: list[int] = doc("signal-to-noise ratios of those copies: from, to (dB)", [0, 20])
     noise_source: str = doc(
         "noise for them: shipped (pink, brown, hum, fan and knock recordings in the package), a folder of audio, "
@@ -154,7 +154,7 @@ class NegativesSection:
         15,
     )
     mining_rounds: int = doc(
-        "rounds of hard-negative mining: run the model along the bank, add the windows that fire, train again", 1
+        "rounds of hard-negative mining: run the model along the bank, add the windows that fire, train again", 2
     )
     mining_epochs: int = doc("fine-tuning epochs per mining round", 5)
 

@@ -231,11 +231,11 @@ def search(
     return best[1]
 
 
-def validate_stream(
+def segments_stream(
     segments: list[Segment], audio_of: Callable[[Segment], np.ndarray], gap: int
 ) -> tuple[np.ndarray, list[Segment], int]:
-    """Validate segments one after another with `gap` samples of silence between them; keyword truth in stream
-    samples; and how many samples of Unknown the stream holds."""
+    """Labelled segments one after another with `gap` samples of silence between them; the keyword segments in
+    stream samples (file "validate"); and how many samples of Unknown the stream holds."""
     pieces, truth, at, unknown = [], [], 0, 0
     for seg in segments:
         clip = audio_of(seg)
@@ -336,7 +336,7 @@ def calibrate(
     config, filt, device = settings.frontend, settings.energy_filter, settings.device
     target = settings.detection.target_false_alarms_per_hour
     outputs = batch_outputs(tflite)
-    val_audio, val_truth, val_unknown = validate_stream(validate, audio_of, config.sample_rate // 4)
+    val_audio, val_truth, val_unknown = segments_stream(validate, audio_of, config.sample_rate // 4)
     # One sample window = hop * frame + window - 1 is reported; its classified window's centre:
     half = config.cascade_samples // 2
 

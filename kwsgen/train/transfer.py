@@ -212,8 +212,8 @@ def epoch_inputs(
         pick = rng.integers(0, len(aux), n_aux)
         x = np.concatenate([x, aux[pick]])
         y = np.concatenate([y, np.full(n_aux, labels.index(UNKNOWN))])
-    if n_negative:
-        drawn = negatives.draw(n_negative, data.x.shape[1], rng)
+    drawn = negatives.draw(n_negative, data.x.shape[1], rng) if n_negative else None
+    if drawn is not None and len(drawn):
         x = np.concatenate([x, drawn])
         y = np.concatenate([y, np.full(len(drawn), labels.index(UNKNOWN))])
     order = rng.permutation(len(y))
