@@ -328,3 +328,15 @@ def test_confusable_clips_are_synthesised_once_then_cached(tmp_path):
     assert len(list(tmp_path.glob("*.npz"))) == 1
     again, _ = confusables.confusable_mfcc(["off"], ["off", "Unknown"], 3, 2, config, tmp_path, [], print)
     assert np.array_equal(again, mfcc)
+
+
+def test_shared_threshold_is_the_lowest_whose_summed_false_alarms_fit():
+    n = len(cal.Q_GRID)
+    hits = n - np.arange(n)
+    fa0 = np.where(np.arange(n) < 30, 30 - np.arange(n), 0)  # keyword 0 fires on negatives below index 30
+    fa1 = np.where(np.arange(n) < 10, 10 - np.arange(n), 0)
+    curves = {0: cal.Curve(fa0, hits, n), 1: cal.Curve(fa1, hits, n)}
+    chosen, spent, found = cal.choose_shared_threshold(curves, budget=0)
+    assert chosen == {0: int(cal.Q_GRID[30]), 1: int(cal.Q_GRID[30])} and spent == 0 and found == 2 * hits[30]
+    chosen, spent, _ = cal.choose_shared_threshold(curves, budget=3)
+    assert chosen[0] == chosen[1] == int(cal.Q_GRID[27]) and spent == 3

@@ -133,6 +133,10 @@ class DetectionSection:
         "of negative speech",
         1.0,
     )
+    per_keyword_thresholds: bool = doc(
+        "calibrated: one threshold for every keyword (false, more robust on a little audio) or one each (true)",
+        False,
+    )
     thresholds: dict = doc(
         "per-keyword thresholds for operating_point = settings, e.g. { yes = 0.8 }; others use unk_threshold", {}
     )
