@@ -75,7 +75,7 @@ def det_png(detection: dict) -> bytes:
             "*",
             ms=12,
             color=colour,
-            label=f"{mode}: chosen (per-keyword thresholds)",
+            label=f"{mode}: the chosen operating point",
         )
     target = detection.get("target_false_alarms_per_hour")
     if target:
