@@ -32,7 +32,11 @@ Projects, each trained with `kwsgen train` and its defaults:
     `_unknown_` and `_silence_` of one fold's speakers, a fifth of them
     Validate, nothing more; the other fold's clips are its Test Set;
   - user-widened: the same with the user's own Unknown widened by the other
-    six command words (down, go, left, right, stop, up) of its speakers.
+    six command words (down, go, left, right, stop, up) of its speakers;
+  - reference, user-plain: the "user" project trained without what kwsgen
+    does against false alarms (no negative bank, confusables, noise copies or
+    mining) and built with kwsgen.toml's plain rule (UNK threshold 0.6 for
+    every keyword, no calibration), from the same base.
 
 Figures add up both folds (the example project, which heard none of these
 speakers, runs on both folds' streams too).
@@ -45,7 +49,7 @@ alarms per hour, miss rate, false alarms by source and by confusion (word ->
 keyword), repeats, latency, and a DET curve (miss rate against false alarms
 per hour as one threshold for every keyword moves).
 
-Usage: python bench/detection.py [--projects example,user,user-widened] [--seed 1]
+Usage: python bench/detection.py [--projects example,user,user-widened,user-plain] [--seed 1]
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -207,6 +212,26 @@ def user_project(work: Path, name: str, fold: int, widened: bool) -> Project:
             rec.metadata["Set"] = "Validate" if speaker_bucket(f"validate:{speaker}") < 20 else "Train"
     apply_plan(project, plan, progress=False)
     return Project.open(root)
+
+
+PLAIN = {
+    "negatives": {"source": "none", "confusables": 0, "mining_rounds": 0},
+    "augmentation": {"noise": 0.0},
+    "detection": {"operating_point": "settings"},
+}
+
+
+def plain_project(work: Path, fold: int) -> Project:
+    """The user project, its kwsgen.toml without the defences against false alarms."""
+    project = user_project(work, "user-plain", fold, widened=False)
+    toml = project.root / "kwsgen.toml"
+    text = toml.read_text()
+    for section, values in PLAIN.items():
+        for key, value in values.items():
+            new = f'"{value}"' if isinstance(value, str) else str(value)
+            text = re.sub(rf"(?ms)(^\[{section}\].*?^){key} = [^#\n]*", rf"\g<1>{key} = {new} ", text, count=1)
+    toml.write_text(text)
+    return Project.open(project.root)
 
 
 def example_project(work: Path) -> Project:
@@ -378,7 +403,7 @@ def plot(results: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--projects", default="example,user,user-widened")
+    parser.add_argument("--projects", default="example,user,user-widened,user-plain")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--plot", type=Path, default=REPO / "build" / "bench" / "detection_det.png")
     args = parser.parse_args()
@@ -407,6 +432,7 @@ def main() -> None:
             "example": lambda fold: example_project(work) if fold == 0 else None,
             "user": lambda fold: user_project(work, "user", fold, widened=False),
             "user-widened": lambda fold: user_project(work, "user-widened", fold, widened=True),
+            "user-plain": lambda fold: plain_project(work, fold),
         }
         for name in args.projects.split(","):
             print(f"{name}: training", file=sys.stderr)
