@@ -16,10 +16,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..audio import read_audio
 from ..project import UNKNOWN, Project
 from ..project.store import Segment
-from ..train.calibrate import segments_stream
+from ..train.calibrate import segment_reader, segments_stream
 from .app import DetectionRule, FirmwareSpec, load_spec
 from .events import Detection, score_events
 from .simulate import apply_rule, classified_frames
@@ -28,15 +27,7 @@ DET_THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98)
 
 
 def set_audio(project: Project, segments: list[Segment]) -> tuple[np.ndarray, list[Segment], int]:
-    cache: dict[str, np.ndarray] = {}
-
-    def audio_of(seg: Segment) -> np.ndarray:
-        if seg.file not in cache:
-            cache.clear()
-            cache[seg.file] = read_audio(project.recording_path(seg.file))
-        return cache[seg.file][seg.start : seg.end]
-
-    return segments_stream(sorted(segments), audio_of, project.settings.frontend.sample_rate // 4)
+    return segments_stream(sorted(segments), segment_reader(project), project.settings.frontend.sample_rate // 4)
 
 
 def score(spec: FirmwareSpec, frames, outputs, rule: DetectionRule, truth, unknown_seconds: float) -> dict:

@@ -144,9 +144,14 @@ def keyword_curve(streams: list[Stream], keyword: int, label: str, rule: Rule, c
     return Curve(false_alarms, hits, events)
 
 
+def floor_index() -> int:
+    """The first Q_GRID value at or above THRESHOLD_FLOOR."""
+    return int(np.searchsorted(Q_GRID, int(np.ceil(THRESHOLD_FLOOR * 256))))
+
+
 def choose_shared_threshold(curves: dict[int, Curve], budget: float) -> tuple[dict[int, int], int, int]:
     """One threshold for every keyword: the lowest (most hits) whose summed false alarms fit the budget."""
-    floor = int(np.searchsorted(Q_GRID, int(np.ceil(THRESHOLD_FLOOR * 256))))
+    floor = floor_index()
     false_alarms = sum(c.false_alarms for c in curves.values())
     hits = sum(c.hits for c in curves.values())
     best = len(Q_GRID) - 1
@@ -160,7 +165,7 @@ def choose_shared_threshold(curves: dict[int, Curve], budget: float) -> tuple[di
 
 def choose_thresholds(curves: dict[int, Curve], budget: float) -> tuple[dict[int, int], int, int]:
     """Lower one keyword's threshold at a time, the step that buys most hits per false alarm first."""
-    floor = int(np.searchsorted(Q_GRID, int(np.ceil(THRESHOLD_FLOOR * 256))))
+    floor = floor_index()
     pick = {k: len(Q_GRID) - 1 for k in curves}  # start at "never"
     spent = 0
     while True:
@@ -252,6 +257,21 @@ def search(
             det = det_points(curves, negative_hours)
             best = (key, ModeChoice(thresholds, rule, events, found, spent, negative_hours, det))
     return best[1]
+
+
+def segment_reader(project) -> Callable[[Segment], np.ndarray]:
+    """A segment's int16 audio; the last recording read stays in memory (segments come sorted by file)."""
+    from ..audio import read_audio
+
+    cache: dict[str, np.ndarray] = {}
+
+    def audio_of(seg: Segment) -> np.ndarray:
+        if seg.file not in cache:
+            cache.clear()
+            cache[seg.file] = read_audio(project.recording_path(seg.file))
+        return cache[seg.file][seg.start : seg.end]
+
+    return audio_of
 
 
 def segments_stream(

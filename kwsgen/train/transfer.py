@@ -508,18 +508,10 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
 
 def operating_points(project: Project, tflite: bytes, labels, minmax, negatives: Negatives, data, progress) -> dict:
     """Calibrate the detection rule of both device modes on Validate and the bank's calibrate part."""
-    from ..audio import read_audio
-    from .calibrate import calibrate
+    from .calibrate import calibrate, segment_reader
 
     validate = [s for s in sorted(data.report.usable) if data.report.sets[s.file] == "Validate"]
-    cache: dict[str, np.ndarray] = {}
-
-    def audio_of(seg):
-        if seg.file not in cache:
-            cache.clear()
-            cache[seg.file] = read_audio(project.recording_path(seg.file))
-        return cache[seg.file][seg.start : seg.end]
-
+    audio_of = segment_reader(project)
     excluded = [label for label in labels if label != UNKNOWN] + list(project.settings.negatives.exclude)
     with progress_bar(progress) as bar:
         bar.add_task("choosing the operating point", total=None)
