@@ -96,15 +96,9 @@ class DetectionRule:
 
 def settings_rule(project: Project, labels: list[str], unk_threshold: float) -> DetectionRule:
     """The rule kwsgen.toml writes out: [detection] thresholds (else unk_threshold) and [device]."""
-    d = project.settings.device
-    thresholds = project.settings.detection.thresholds
-    return DetectionRule(
-        tuple(DetectionRule.q_min(float(thresholds.get(label, unk_threshold))) for label in labels),
-        holdoff=d.holdoff,
-        every=d.every,
-        average=d.average,
-        hits=d.hits,
-        suppress=d.suppress,
+    device = asdict(project.settings.device)
+    return DetectionRule.from_dict(
+        {**device, "thresholds": project.settings.detection.thresholds}, labels, unk_threshold
     )
 
 

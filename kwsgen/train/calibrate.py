@@ -301,7 +301,7 @@ def bank_streams(
     filt: EnergyFilterConfig,
 ) -> tuple[list[Stream], float]:
     """The bank's calibrate part as streams, and the hours of it that count (not touching a keyword)."""
-    excluded = bank.excluded_tags(keywords)[bank.tags]
+    excluded = bank.keyword_hops(keywords)
     cl = config.cascade_len
     streams, hops = [], 0
     for (first, end), part in zip(bank.streams, bank.stream_parts, strict=True):

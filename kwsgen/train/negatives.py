@@ -98,9 +98,13 @@ class NegativeBank:
         wanted = set().union(*(words_of(k) for k in keywords)) if keywords else set()
         return np.array([i != NO_TAG and bool(words_of(name) & wanted) for i, name in enumerate(self.tag_names)])
 
+    def keyword_hops(self, keywords: list[str]) -> np.ndarray:
+        """bool per hop: a keyword (or a phrase holding one) is under it."""
+        return self.excluded_tags(keywords)[self.tags]
+
     def window_starts(self, cascade_len: int, part: str, keywords: list[str], step: int = 1) -> np.ndarray:
         """First hops of every `step`-th window of `cascade_len` hops inside one stream of `part`, no keyword in it."""
-        bad = self.excluded_tags(keywords)[self.tags].astype(np.int64)
+        bad = self.keyword_hops(keywords).astype(np.int64)
         bad_before = np.concatenate([[0], np.cumsum(bad)])
         starts = []
         for (first, end), p in zip(self.streams, self.stream_parts, strict=True):
