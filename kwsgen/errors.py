@@ -29,3 +29,7 @@ class AudioError(KwsgenError):
 
 class ToolchainError(KwsgenError):
     """A compiler, emulator or other external tool is missing or failed."""
+
+
+class Interrupted(KwsgenError):
+    """Ctrl-C stopped a command; the message says what was kept (exit status 130)."""

@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+_writes = 0
+
+
+def fault_point(path: str | Path) -> None:
+    """The fault-injection tests' hook: the Nth write of this process fails when KWSGEN_FAULT_WRITES=N.
+
+    Every file kwsgen writes, and every rename that commits a change, passes
+    here first. KWSGEN_FAULT_KIND says how the Nth one fails: "enospc" (the
+    default) raises the OSError of a full disk; "SIGINT" or "SIGKILL" sends
+    that signal to this process, as a user's Ctrl-C or a crash would. The
+    tests use it to check that nothing is lost at any point.
+    """
+    global _writes
+    limit = os.environ.get("KWSGEN_FAULT_WRITES")
+    if not limit:
+        return
+    _writes += 1
+    if _writes != int(limit):
+        return
+    kind = os.environ.get("KWSGEN_FAULT_KIND", "enospc")
+    if kind == "enospc":
+        raise OSError(errno.ENOSPC, "No space left on device (KWSGEN_FAULT_WRITES)", str(path))
+    import signal
+
+    os.kill(os.getpid(), getattr(signal, kind))
+    time.sleep(1)  # a signal handled in Python arrives at the next bytecode; SIGKILL never returns
 
 
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Write to a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
+    fault_point(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     binary = "b" in mode
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -68,14 +98,23 @@ class GeneratedFolder:
     """
 
     def __init__(
-        self, root: str | Path, force: bool = False, update: bool = False, build_outputs: tuple[str, ...] = ()
+        self,
+        root: str | Path,
+        force: bool = False,
+        update: bool = False,
+        build_outputs: tuple[str, ...] = (),
+        project_root: str | Path | None = None,
     ) -> None:
         """update: add or replace some files and keep the others (kwsgen test beside kwsgen train).
         build_outputs: files and folders a build tool makes inside the folder (`.pio`, `build`);
-        they are neither user changes nor kwsgen's, so they are left alone."""
+        they are neither user changes nor kwsgen's, so they are left alone.
+        project_root: the folder is inside this project; its files are staged and appear all at
+        once in finish(), under the project lock (a model folder is never half old, half new)."""
         import json
 
         self.root = Path(root)
+        self.project_root = Path(project_root) if project_root is not None else None
+        self.txn = None  # the project's Transaction, begun at the first write
         self.build_outputs = build_outputs
         self.force = force
         self.update = update
@@ -118,9 +157,20 @@ class GeneratedFolder:
         import hashlib
 
         path = self.root / name
-        atomic_write_bytes(path, data)
+        if self.project_root is not None:
+            if self.txn is None:
+                from .project.transaction import Transaction
+
+                self.txn = Transaction(self.project_root)
+            self.txn.stage_bytes(self._in_project(path), data)
+        else:
+            atomic_write_bytes(path, data)
         self.written[Path(name).as_posix()] = hashlib.sha256(data).hexdigest()
         return path
+
+    def _in_project(self, path: Path) -> str:
+        assert self.project_root is not None
+        return path.resolve().relative_to(self.project_root.resolve()).as_posix()
 
     def write_text(self, name: str, text: str) -> Path:
         return self.write_bytes(name, text.encode("utf-8"))
@@ -130,11 +180,28 @@ class GeneratedFolder:
         import json
 
         files = dict(self.written)
+        stale = []
         if self.update:
             files = {**{k: v for k, v in self.previous.items() if (self.root / k).is_file()}, **self.written}
         else:
-            for rel in set(self.previous) - set(self.written):
-                stale = self.root / rel
-                if stale.is_file():
-                    stale.unlink()
-        atomic_write_text(self.root / MANIFEST, json.dumps({"files": files}, indent=1, sort_keys=True) + "\n")
+            stale = [self.root / rel for rel in set(self.previous) - set(self.written) if (self.root / rel).is_file()]
+        manifest = json.dumps({"files": files}, indent=1, sort_keys=True) + "\n"
+        if self.project_root is None:
+            for path in stale:
+                path.unlink()
+            atomic_write_text(self.root / MANIFEST, manifest)
+            return
+        from .project.transaction import Transaction, project_lock
+
+        self.txn = self.txn or Transaction(self.project_root)
+        with self.txn:
+            for path in stale:
+                self.txn.remove(self._in_project(path))
+            self.txn.stage_text(self._in_project(self.root / MANIFEST), manifest)
+            with project_lock(self.project_root):
+                self.txn.commit()
+
+    def abandon(self) -> None:
+        """Drop what was staged (nothing appears); for callers that stop before finish()."""
+        if self.txn is not None:
+            self.txn.abort()

@@ -57,7 +57,9 @@ def monitor_cmd(
     Classification lines); anything else is the device's own log and is shown
     dimmed. Survives unplugging, resets and garbage: it reconnects and goes on.
     """
-    from ..devices.monitor import Classification, EventLog, Labeler, run_monitor
+    from rich.text import Text
+
+    from ..devices.monitor import Classification, EventLog, Labeler, printable, run_monitor
 
     labels = _labels(project_dir, model)
     labeler = Labeler(labels)
@@ -75,12 +77,15 @@ def monitor_cmd(
             device = f"device {event.device_time:9.2f} s" if event.device_time is not None else "device        ?"
             score = f"{event.score:.2f}" if event.score is not None else "  ? "
             style = "dim" if event.classification == 0 else "bold green"
-            console.print(f"{stamp}  {device}  [{style}]{event.label:>12}[/]  score {score}", highlight=False)
+            line = Text(f"{stamp}  {device}  ")
+            line.append(f"{printable(event.label):>12}", style=style)
+            line.append(f"  score {score}")
+            console.print(line)
             if event_log:
                 event_log.write(event)
         else:
             counts["log lines"] += 1
-            console.print(f"[dim]{stamp}  | {event.text}[/]", highlight=False, markup=True)
+            console.print(Text(f"{stamp}  | {printable(event.text)}", style="dim"))
 
     console.print(f"monitoring {port}" + (" (classes from the model)" if labels else "") + "; Ctrl-C stops")
     try:
@@ -89,7 +94,7 @@ def monitor_cmd(
             show,
             labeler,
             should_stop=lambda: end is not None and time.monotonic() > end,
-            on_status=lambda text: err_console.print(f"[dim]{port}: {text}[/]"),
+            on_status=lambda text: err_console.print(Text(f"{port}: {printable(text)}", style="dim")),
         )
     except KeyboardInterrupt:
         pass

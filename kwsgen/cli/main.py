@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from .. import __version__
-from ..errors import KwsgenError
+from ..errors import Interrupted, KwsgenError
 
 app = typer.Typer(
     name="kwsgen",
@@ -20,8 +23,31 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err_console = Console(stderr=True, highlight=False)
-console = Console(highlight=False, soft_wrap=True)
+# markup=False: file names, labels and device lines are printed literally ("[D]", "[/spiffs]");
+# styled words go through styled() instead of markup.
+err_console = Console(stderr=True, highlight=False, markup=False)
+console = Console(highlight=False, soft_wrap=True, markup=False)
+
+
+def styled(style: str, word: str, rest: str = "") -> Text:
+    """A styled word followed by literal text: styled("red", "error:", message)."""
+    return Text.assemble((word, style), (" " + rest) if rest else "")
+
+
+def on_interrupt(what_is_kept: str) -> Callable:
+    """Ctrl-C during the command ends with "interrupted; <what_is_kept>" and exit status 130."""
+
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except KeyboardInterrupt:
+                raise Interrupted(f"interrupted; {what_is_kept}") from None
+
+        return wrapper
+
+    return decorate
 
 
 def _version(value: bool) -> None:
@@ -49,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KwsgenError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err_console.print(styled("bold red", "error:", str(exc)), soft_wrap=True)
+        return 130 if isinstance(exc, Interrupted) else 1
+    except OSError as exc:
+        # A write that failed (read-only folder, full disk): one line naming the path.
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(styled("bold red", "error:", f"{where}{exc.strerror or exc}"), soft_wrap=True)
         return 1
     return 0
 

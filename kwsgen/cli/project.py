@@ -24,7 +24,7 @@ from ..project import (
     plan_speech_commands,
 )
 from ..project.importers import ImportSummary, parse_meta
-from .main import app, console
+from .main import app, console, on_interrupt, styled
 
 PROJECT_OPTION = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here).")
 SESSION_OPTION = typer.Option(TRAINING_SESSION, "--session", "-s", help="The label session.")
@@ -49,6 +49,7 @@ def _labels(text: str) -> list[str]:
 
 
 @app.command()
+@on_interrupt("no project created")
 def init(
     folder: Path = typer.Argument(..., help="A new or empty folder for the project."),
     labels: str = typer.Option(
@@ -123,7 +124,7 @@ def data(
         console.print_json(json.dumps(summary))
         return
     console.print(
-        f"[bold]{project.root}[/]: {len(files)} recordings, {total_s:.1f} s of audio; session {session!r} "
+        f"{project.root}: {len(files)} recordings, {total_s:.1f} s of audio; session {session!r} "
         f"({', '.join(project.session_names())})"
     )
     table = Table(title=f"usable segments ({labelled_s:.1f} s)")
@@ -137,7 +138,7 @@ def data(
         console.print("skipped: " + ", ".join(f"{n} {why}" for why, n in report.skipped.items()))
     for issue in report.issues:
         colour = "red" if issue.level == "error" else "yellow"
-        console.print(f"[{colour}]{issue.level}:[/] {issue.message}", markup=True, highlight=False)
+        console.print(styled(colour, f"{issue.level}:", issue.message))
     if not report.issues:
         console.print("no problems found")
 
@@ -148,6 +149,8 @@ def _print_import(summary: ImportSummary) -> None:
         parts.append(f"{summary.converted} converted to 16 kHz mono 16-bit FLAC")
     if summary.already_present:
         parts.append(f"{summary.already_present} already in the project")
+    if summary.updated:
+        parts.append(f"{summary.updated} of them updated")
     console.print("recordings: " + ", ".join(parts))
     for name, n in summary.segments_added.items():
         console.print(f"segments added to {name!r}: {n}")
@@ -160,10 +163,17 @@ RESAMPLE = typer.Option(
     "(converted copies go into the project; sources are untouched).",
 )
 MONO = typer.Option(False, "--mono", help="Mix several channels down to one.")
+UPDATE = typer.Option(
+    False,
+    "--update",
+    help="Recordings already in the project take the new metadata and segments "
+    "(without it, an import that would change them refuses and lists the changes).",
+)
 META = typer.Option([], "--meta", "-m", help="KEY=VALUE metadata for every imported recording (repeatable).")
 
 
 @import_app.command("audio")
+@on_interrupt("nothing imported")
 def import_audio(
     paths: list[Path] = typer.Argument(..., help="WAV/FLAC files or folders (searched recursively)."),
     project_dir: Path = PROJECT_OPTION,
@@ -184,16 +194,18 @@ def import_audio(
     ),
     resample: bool = RESAMPLE,
     mono: bool = MONO,
+    update: bool = UPDATE,
 ) -> None:
     """Import WAV or FLAC recordings, labelled by --label or by their folder names."""
     project = Project.open(project_dir)
     plan = plan_audio(
         project, paths, label, label_from_folder, set_name, parse_meta(meta), session, into, segments, resample, mono
     )
-    _print_import(apply_plan(project, plan))
+    _print_import(apply_plan(project, plan, update=update))
 
 
 @import_app.command("speech-commands")
+@on_interrupt("nothing imported")
 def import_speech_commands(
     folder: Path = typer.Argument(..., help="A folder with one subfolder per word (Google Speech Commands layout)."),
     project_dir: Path = PROJECT_OPTION,
@@ -212,6 +224,7 @@ def import_speech_commands(
     noise: list[Path] = typer.Option([], "--noise", help="Extra folders of long noise recordings (Unknown)."),
     session: str = SESSION_OPTION,
     into: str = typer.Option("speech_commands", "--into", help="Put the copies under recordings/INTO/."),
+    update: bool = UPDATE,
 ) -> None:
     """Import a Speech Commands-style dataset, split into Sets by speaker."""
     project = Project.open(project_dir)
@@ -222,10 +235,11 @@ def import_speech_commands(
         raise KwsgenError("--split needs three whole percentages, e.g. 80,10,10") from None
     word_list = [w.strip() for w in words.split(",")] if words else None
     plan = plan_speech_commands(project, folder, word_list, max_per_word, parts, session, into, noise)  # type: ignore[arg-type]
-    _print_import(apply_plan(project, plan))
+    _print_import(apply_plan(project, plan, update=update))
 
 
 @import_app.command("audacity")
+@on_interrupt("nothing imported")
 def import_audacity(
     labels_file: Path = typer.Argument(..., help="An Audacity label track (File > Export > Export Labels)."),
     audio: Path = typer.Option(..., "--audio", help="The recording the labels belong to."),
@@ -241,14 +255,16 @@ def import_audacity(
     ),
     resample: bool = RESAMPLE,
     mono: bool = MONO,
+    update: bool = UPDATE,
 ) -> None:
     """Import an Audacity label track and its recording."""
     project = Project.open(project_dir)
     plan = plan_audacity(project, labels_file, audio, session, set_name, parse_meta(meta), as_is, resample, mono)
-    _print_import(apply_plan(project, plan))
+    _print_import(apply_plan(project, plan, update=update))
 
 
 @import_app.command("edge-impulse")
+@on_interrupt("nothing imported")
 def import_edge_impulse(
     folder: Path = typer.Argument(..., help="An Edge Impulse export folder holding info.labels and WAV files."),
     project_dir: Path = PROJECT_OPTION,
@@ -261,29 +277,33 @@ def import_edge_impulse(
     as_is: bool = typer.Option(False, "--as-is", help="Keep multi-label regions exactly as marked."),
     resample: bool = RESAMPLE,
     mono: bool = MONO,
+    update: bool = UPDATE,
 ) -> None:
     """Import an Edge Impulse dataset export (info.labels)."""
     project = Project.open(project_dir)
     if not 0 <= validate_percent <= 100:
         raise KwsgenError("--validate-percent must be 0..100")
     plan = plan_edge_impulse(project, folder, session, validate_percent, as_is, "auto", resample, mono)
-    _print_import(apply_plan(project, plan))
+    _print_import(apply_plan(project, plan, update=update))
 
 
 @import_app.command("dcli")
+@on_interrupt("nothing imported")
 def import_dcli(
     file: Path = typer.Argument(..., help="A SensiML .dcli/.dai file: captures, metadata, sessions and segments."),
     project_dir: Path = PROJECT_OPTION,
     audio_dir: Path | None = typer.Option(None, "--audio-dir", help="Where the captures are (default: beside FILE)."),
     resample: bool = RESAMPLE,
     mono: bool = MONO,
+    update: bool = UPDATE,
 ) -> None:
     """Import SensiML Data Capture Lab labels (DCLI/DAI JSON) and their recordings."""
     project = Project.open(project_dir)
-    _print_import(apply_plan(project, plan_dcli(project, file, audio_dir, True, resample, mono)))
+    _print_import(apply_plan(project, plan_dcli(project, file, audio_dir, True, resample, mono), update=update))
 
 
 @import_app.command("metadata")
+@on_interrupt("nothing imported")
 def import_metadata(
     file: Path = typer.Argument(..., help="A CSV with a file column and any metadata columns (Set, speaker, ...)."),
     project_dir: Path = PROJECT_OPTION,
@@ -318,6 +338,7 @@ def export_session(
 
 
 @label_app.command("auto")
+@on_interrupt("no segments added")
 def label_auto(
     files: list[str] = typer.Argument(
         None,
@@ -340,7 +361,7 @@ def label_auto(
     added, labelled, skipped = auto_label(project, files or None, session, label)
     console.print(f"labelled {labelled} recordings: {added} segments added to {session!r}")
     for why in skipped:
-        console.print(f"[yellow]skipped:[/] {why}", markup=True, highlight=False)
+        console.print(styled("yellow", "skipped:", why))
 
 
 @label_app.command("review")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..errors import KwsgenError
-from .main import app, console
+from .main import app, console, err_console, styled
 
 
 @app.command()
@@ -125,6 +125,8 @@ def test_model(
     float_part = f", float {100 * result['float_accuracy']:.1f}%" if result["float_accuracy"] is not None else ""
     console.print(f"Test: int8 {100 * result['int8_accuracy']:.1f}%{float_part} on {result['inputs']} inputs")
     _print_detection(result["detection"])
+    if result["saved"] is not None:
+        err_console.print(styled("yellow", "warning:", f"results not saved beside the model: {result['saved']}"))
 
 
 def _print_detection(detection: dict) -> None:

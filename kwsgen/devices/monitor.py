@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -68,6 +69,16 @@ class LineSplitter:
     @staticmethod
     def _text(raw: bytes) -> str:
         return raw.decode("utf-8", errors="replace").strip("\r\x00")
+
+
+# ANSI escape sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL/ST", two-byte ESC x) and
+# other control characters: a device's text must not move the cursor or retitle the terminal.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[0-~]?|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Device text as it may be shown: escape codes and control characters removed, tabs kept."""
+    return _ESCAPES.sub("", text)
 
 
 class Labeler:

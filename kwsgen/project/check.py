@@ -14,6 +14,7 @@ from ..errors import KwsgenError
 from .project import Project
 from .settings import SETS
 from .store import Metadata, Segment, canonical_set
+from .transaction import STATE_DIR, pending
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,12 @@ def recording_sets(md: Metadata, report: CheckReport) -> dict[str, str | None]:
 def check_session(project: Project, session_name: str, metadata: Metadata | None = None) -> CheckReport:
     """Apply every rule to one label session."""
     report = CheckReport(session_name)
+    if pending(project.root):
+        report.error(
+            "project.unfinished-change",
+            "a command that changed the project was stopped after committing and its change is not yet in "
+            f"place; any writing kwsgen command finishes it (the project or {STATE_DIR}/ is not writable now)",
+        )
     labels = project.labels
     settings = project.settings.segments
     md = metadata if metadata is not None else project.load_metadata()
@@ -188,6 +195,16 @@ def _report_skips(report, session, skipped_by, labels, min_length, max_overlap, 
         report.warn(
             "metadata.recording-no-set",
             f"{_plural(len(no_set), 'recording')} with no Set in metadata.csv: {_examples(no_set)}",
+        )
+    unlabelled = sorted(
+        f for f in present & set(md.rows) if md.get(f, "keyword") and f not in {s.file for s in session.segments}
+    )
+    if unlabelled:
+        report.warn(
+            "recording.no-segments",
+            f"{_plural(len(unlabelled), 'recording')} with a keyword in metadata.csv have no segments in "
+            f"session {session.name!r}, so training does not use them: {_examples(unlabelled)} "
+            f"(kwsgen label auto -s {session.name!r} labels them)",
         )
     unlisted = sorted(present - set(md.rows))
     if unlisted:

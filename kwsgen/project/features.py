@@ -43,13 +43,18 @@ def sha256_file(path: Path) -> str:
 
 
 def progress_bar(enabled: bool = True) -> Progress:
+    """A transient bar on stderr (stdout stays for results, also when it is a closed pipe)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         transient=True,
-        disable=not enabled,
+        disable=not (enabled and console.is_terminal),
+        console=console,
     )
 
 
@@ -60,6 +65,7 @@ class FeatureCache:
         self.root = project.cache_dir / "features" / config_digest(self.config)
         self._index_path = project.cache_dir / "hashes.json"
         self._index: dict[str, list] | None = None
+        self.writable = True
 
     def _load_index(self) -> dict[str, list]:
         if self._index is None:
@@ -70,8 +76,11 @@ class FeatureCache:
         return self._index
 
     def _save_index(self) -> None:
-        if self._index is not None:
-            atomic_write_text(self._index_path, json.dumps(self._index, indent=0, sort_keys=True))
+        if self._index is not None and self.writable:
+            try:
+                atomic_write_text(self._index_path, json.dumps(self._index, indent=0, sort_keys=True))
+            except OSError:
+                self.writable = False  # a read-only project: features are computed, not kept
 
     def recording_hash(self, file: str) -> str:
         """sha256 of a recording, remembered by size and modification time."""
@@ -119,12 +128,21 @@ class FeatureCache:
                     audio = read_audio(self.project.recording_path(file))
                     clips = [change_speed(audio[segments[i].start : segments[i].end], speed) for i in idxs]
                     for i, feats in zip(idxs, mfcc_batch(clips, self.config), strict=True):
-                        paths[i].parent.mkdir(parents=True, exist_ok=True)
-                        with atomic_open(paths[i], "wb") as handle:
-                            np.save(handle, feats)
+                        self._keep(paths[i], feats)
                         results[i] = feats
                     bar.advance(task, len(idxs))
         return results  # type: ignore[return-value]
+
+    def _keep(self, path: Path, feats: np.ndarray) -> None:
+        """Cache one entry; the cache is an optimisation, so a read-only project just goes without it."""
+        if not self.writable:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_open(path, "wb") as handle:
+                np.save(handle, feats)
+        except OSError:
+            self.writable = False
 
 
 def change_speed(clip: np.ndarray, speed: float) -> np.ndarray:

@@ -20,12 +20,23 @@ import numpy as np
 
 from ..audio import AudioInfo, checked_info, read_audio, write_wav
 from ..errors import KwsgenError
-from ..fsutil import atomic_open
 from .autolabel import centred_segment, find_utterances, label_keyword_recording, label_noise_recording
 from .features import progress_bar, sha256_file
 from .project import AUDIO_SUFFIXES, TRAINING_SESSION, Project
 from .settings import SETS, UNKNOWN
-from .store import Segment, canonical_set, check_column_name, check_label, check_session_name, read_csv
+from .store import (
+    Metadata,
+    Segment,
+    Session,
+    canonical_set,
+    check_column_name,
+    check_label,
+    check_session_name,
+    metadata_text,
+    read_csv,
+    session_text,
+)
+from .transaction import Transaction, project_lock
 
 SEGMENT_MODES = ("auto", "whole", "none")
 
@@ -65,6 +76,7 @@ class ImportSummary:
     already_present: int = 0
     segments_added: dict[str, int] = field(default_factory=dict)
     metadata_rows: int = 0
+    updated: int = 0  # recordings already in the project whose metadata or segments changed (--update)
 
 
 # ---- shared planning helpers ------------------------------------------------------
@@ -216,37 +228,109 @@ def _read_planned(rec: PlannedRecording) -> np.ndarray:
     return read_audio(rec.source, resample=True, mono=True) if rec.convert else read_audio(rec.source)
 
 
-def apply_plan(project: Project, plan: ImportPlan, progress: bool = True) -> ImportSummary:
-    """Write a validated plan: recordings first, then metadata, then the session."""
-    sessions = {name: project.load_session(check_session_name(name), create=True) for name in plan.sessions()}
+def apply_plan(project: Project, plan: ImportPlan, progress: bool = True, update: bool = False) -> ImportSummary:
+    """Write a validated plan all at once: every recording, metadata row and segment, or nothing.
+
+    Recordings are copied (or converted) into a staging folder first; then,
+    holding the project lock, metadata and sessions are merged with the files
+    as they are now and everything is committed together (see transaction.py).
+    A recording already in the project keeps its metadata and segments unless
+    update: otherwise the import refuses and says what would change.
+    """
     summary = ImportSummary()
-    md = project.load_metadata()
-    with progress_bar(progress) as bar:
-        task = bar.add_task("importing", total=len(plan.recordings))
-        for rec in plan.recordings:
-            target = project.recording_path(rec.dest)
-            if rec.existing:
-                summary.already_present += 1
-            elif rec.convert:
-                write_wav(target, read_audio(rec.source, resample=True, mono=True))
-                summary.converted += 1
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with open(rec.source, "rb") as src, atomic_open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                summary.copied += 1
-            bar.advance(task)
-    for rec in plan.recordings:
-        if rec.metadata or rec.dest not in md.rows:
-            md.set(rec.dest, rec.metadata)
-    for file, values in plan.extra_metadata.items():
-        md.set(file, values)
-    summary.metadata_rows = len(plan.recordings) + len(plan.extra_metadata)
-    project.save_metadata(md)
-    for name, segs in plan.sessions().items():
-        summary.segments_added[name] = sessions[name].add(segs)
-        project.save_session(sessions[name])
+    with Transaction(project.root) as txn:
+        with progress_bar(progress) as bar:
+            task = bar.add_task("importing", total=len(plan.recordings))
+            for rec in plan.recordings:
+                if not rec.existing:
+                    _stage_recording(txn, rec)
+                    if rec.convert:
+                        summary.converted += 1
+                    else:
+                        summary.copied += 1
+                bar.advance(task)
+        with project_lock(project.root):
+            _recheck_targets(project, plan)
+            summary.already_present = sum(rec.existing for rec in plan.recordings)
+            md = project.load_metadata()
+            sessions = {name: project.load_session(check_session_name(name), create=True) for name in plan.sessions()}
+            changes = _changes_to_existing(plan, md, sessions)
+            if changes and not update:
+                raise KwsgenError(
+                    f"{_plural(len(changes), 'recording')} already in the project would change: "
+                    + "; ".join(changes[:3])
+                    + (f"; and {len(changes) - 3} more" if len(changes) > 3 else "")
+                    + ". Nothing was imported; pass --update to apply these changes"
+                )
+            summary.updated = len(changes)
+            for rec in plan.recordings:
+                if rec.metadata or rec.dest not in md.rows:
+                    md.set(rec.dest, rec.metadata)
+            for file, values in plan.extra_metadata.items():
+                md.set(file, values)
+            summary.metadata_rows = len(plan.recordings) + len(plan.extra_metadata)
+            txn.stage_text(project.metadata_path.relative_to(project.root).as_posix(), metadata_text(md))
+            replaced = {rec.dest for rec in plan.recordings if rec.existing} if update else set()
+            for name, segs in plan.sessions().items():
+                session = sessions[name]
+                session.segments = [s for s in session.segments if s.file not in replaced]
+                summary.segments_added[name] = session.add(segs)
+                txn.stage_text(project.session_path(name).relative_to(project.root).as_posix(), session_text(session))
+            txn.commit()
     return summary
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _stage_recording(txn: Transaction, rec: PlannedRecording) -> None:
+    staged = txn.stage_path(f"recordings/{rec.dest}")
+    if rec.convert:
+        write_wav(staged, read_audio(rec.source, resample=True, mono=True))
+    else:
+        with open(rec.source, "rb") as src, open(staged, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+
+
+def _recheck_targets(project: Project, plan: ImportPlan) -> None:
+    """Another import may have added a recording of the same name since planning."""
+    for rec in plan.recordings:
+        if not rec.existing and project.recording_path(rec.dest).exists():
+            raise KwsgenError(
+                f"recordings/{rec.dest} was added by another command while this import ran; "
+                "nothing was imported: run the import again",
+                rec.source,
+            )
+
+
+def _changes_to_existing(plan: ImportPlan, md: Metadata, sessions: dict[str, Session]) -> list[str]:
+    """What importing recordings that are already in the project would change, one phrase per recording."""
+    out = []
+    new_segments: dict[str, set[Segment]] = {}
+    for name, segs in plan.sessions().items():
+        for s in segs:
+            new_segments.setdefault(f"{name}\0{s.file}", set()).add(s)
+    for rec in plan.recordings:
+        if not rec.existing:
+            continue
+        parts = [
+            f"{column} {md.get(rec.dest, column)!r} -> {value!r}"
+            for column, value in rec.metadata.items()
+            if rec.dest in md.rows and md.get(rec.dest, column) != value
+        ]
+        for name, session in sessions.items():
+            have = {s for s in session.segments if s.file == rec.dest}
+            new = new_segments.get(f"{name}\0{rec.dest}", set())
+            if new and have and new != have:
+                parts.append(f"segments in {name!r} {_spans(have)} -> {_spans(new)}")
+        if parts:
+            out.append(f"{rec.dest}: {', '.join(parts)}")
+    return out
+
+
+def _spans(segments: set[Segment]) -> str:
+    return ", ".join(f"{s.label} {s.start}..{s.end}" for s in sorted(segments))
 
 
 # ---- WAV/FLAC files and folders -------------------------------------------------------------

@@ -8,6 +8,7 @@ from .autolabel import label_keyword_recording, label_noise_recording
 from .features import progress_bar
 from .project import Project
 from .settings import UNKNOWN
+from .transaction import project_lock
 
 
 def auto_label(
@@ -57,6 +58,10 @@ def auto_label(
                 continue
             new += segs
             labelled += 1
-    added = sess.add(new)
-    project.save_session(sess)
+    with project_lock(project.root):
+        # Another command may have labelled some of these meanwhile: its segments win.
+        sess = project.load_session(session, create=True)
+        now_labelled = {s.file for s in sess.segments} - have
+        added = sess.add([s for s in new if s.file not in now_labelled])
+        project.save_session(sess)
     return added, labelled, skipped

@@ -14,6 +14,7 @@ docs/project.md describes the format in full.
 from __future__ import annotations
 
 import os
+import shutil
 from functools import cached_property
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from .store import (
     save_metadata,
     save_session,
 )
+from .transaction import tidy
 
 SETTINGS_FILE = "kwsgen.toml"
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -51,6 +53,7 @@ class Project:
         path = root / SETTINGS_FILE
         if not path.is_file():
             raise KwsgenError(f"not a kwsgen project (no {SETTINGS_FILE}); create one with: kwsgen init {root}", root)
+        tidy(root)  # a command killed after its commit point: put its change in place
         settings = load_settings(path)
         try:
             check_labels(settings.labels)
@@ -69,14 +72,31 @@ class Project:
         if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
             raise KwsgenError("is not empty; kwsgen init needs a new or empty folder", root)
         settings = ProjectSettings(project=ProjectSection(labels=list(labels))).validate()
+        # Built beside the target and renamed into place: an interrupted init leaves no half project.
+        # (A folder that already holds .git cannot be swapped; there kwsgen.toml is written last.)
+        in_place = root.exists() and any(root.iterdir())
+        build = root if in_place else root.with_name(f".{root.name}.kwsgen-init-{os.getpid()}")
+        try:
+            cls._write_new(build, settings)
+            if not in_place:
+                if root.exists():
+                    root.rmdir()
+                build.rename(root)
+        except BaseException:
+            if not in_place:
+                shutil.rmtree(build, ignore_errors=True)
+            raise
+        return cls(root, settings)
+
+    @classmethod
+    def _write_new(cls, folder: Path, settings: ProjectSettings) -> None:
         for sub in ("recordings", "sessions", "models"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        project = cls(root, settings)
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        project = cls(folder, settings)
         project.save_metadata(Metadata())
         project.save_session(Session(TRAINING_SESSION))
-        atomic_write_text(root / ".gitignore", GITIGNORE)
-        atomic_write_text(root / SETTINGS_FILE, settings_toml(settings))
-        return project
+        atomic_write_text(folder / ".gitignore", GITIGNORE)
+        atomic_write_text(folder / SETTINGS_FILE, settings_toml(settings))
 
     # ---- paths ---------------------------------------------------------------
 

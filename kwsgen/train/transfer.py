@@ -414,7 +414,7 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
 
     t = replace(project.settings.training, **{k: v for k, v in overrides.items() if v is not None})
     a = project.settings.augmentation
-    out = GeneratedFolder(project.models_dir / t.model, force=force)
+    out = GeneratedFolder(project.models_dir / t.model, force=force, project_root=project.root)
     out.check()  # before any work: never lose a user's changes, never train for nothing
     base_path = find_base(t.base)
     base = load_base(base_path)
@@ -496,13 +496,15 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
         "int8_tflite_bytes": len(tflite),
         "seconds": seconds,
     }
-    keras_bytes = _keras_bytes(model)
-    out.write_bytes("model.keras", keras_bytes)
-    out.write_bytes("model.tflite", tflite)
-    out.write_text("model.json", json.dumps(model_info, indent=1) + "\n")
-    out.write_text("metrics.json", json.dumps(metrics, indent=1) + "\n")
-    report_mod.write_outputs(out, metrics, matrices, t)
-    out.finish()
+    try:
+        out.write_bytes("model.keras", _keras_bytes(model))
+        out.write_bytes("model.tflite", tflite)
+        out.write_text("model.json", json.dumps(model_info, indent=1) + "\n")
+        out.write_text("metrics.json", json.dumps(metrics, indent=1) + "\n")
+        report_mod.write_outputs(out, metrics, matrices, t)
+        out.finish()
+    finally:
+        out.abandon()  # after finish() there is nothing left to drop
     return TrainResult(out.root, metrics)
 
 
@@ -606,8 +608,6 @@ def test_project(project: Project, name: str | None = None, progress: bool = Tru
 
     test_segments = [seg for seg in data.report.usable if data.report.sets[seg.file] == "Test"]
     detection = detection_on_segments(project, name, test_segments)
-    out = GeneratedFolder(folder, update=True)
-    report_mod.write_confusions(out, {"Test": cms}, prefix="test_")
     result = {
         "model": name,
         "inputs": len(split),
@@ -617,6 +617,22 @@ def test_project(project: Project, name: str | None = None, progress: bool = Tru
         "text": report_mod.confusion_text("Test", cms),
         "detection": detection,
     }
-    out.write_text("test_metrics.json", json.dumps({k: v for k, v in result.items() if k != "text"}, indent=1) + "\n")
-    out.finish()
+    result["saved"] = _save_test_outputs(project, folder, cms, result)
     return result
+
+
+def _save_test_outputs(project: Project, folder: Path, cms: dict, result: dict) -> str | None:
+    """Write test_* beside the model; a read-only project is still tested. Returns why not saved, or None."""
+    from . import report as report_mod
+
+    out = GeneratedFolder(folder, update=True, project_root=project.root)
+    try:
+        report_mod.write_confusions(out, {"Test": cms}, prefix="test_")
+        metrics = {k: v for k, v in result.items() if k not in ("text", "saved")}
+        out.write_text("test_metrics.json", json.dumps(metrics, indent=1) + "\n")
+        out.finish()
+    except (KwsgenError, OSError) as exc:
+        return str(exc)
+    finally:
+        out.abandon()
+    return None
