@@ -32,6 +32,17 @@ class Board:
     platformio: dict[str, str] = field(default_factory=dict)
     code_in_ram: bool = False
     options: dict[str, object] = field(default_factory=dict)  # build options and their defaults (--option)
+    # Each option's allowed values: {"choices": [...]} or {"min": a, "max": b} ([option_values] in the TOML).
+    option_values: dict[str, dict] = field(default_factory=dict)
+
+    def check_option(self, key: str, value: object) -> None:
+        """Refuse a value the board cannot take, naming what it can."""
+        rule = self.option_values[key]
+        if "choices" in rule and value not in rule["choices"]:
+            allowed = ", ".join(str(c) for c in rule["choices"])
+            raise KwsgenError(f"option {key} of board {self.name} must be one of {allowed}, not {value!r}")
+        if "min" in rule and not rule["min"] <= value <= rule["max"]:  # type: ignore[operator]
+            raise KwsgenError(f"option {key} of board {self.name} must be {rule['min']}..{rule['max']}, not {value!r}")
 
     @property
     def flash_bytes(self) -> int:
@@ -67,7 +78,7 @@ def _parse(path: Path) -> Board:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise KwsgenError(f"board definition is not valid TOML: {exc}", path) from None
-    optional = {"platformio", "code_in_ram", "options"}
+    optional = {"platformio", "code_in_ram", "options", "option_values"}
     required = {f: t for f, t in Board.__annotations__.items() if f not in optional}
     missing = sorted(set(required) - set(data))
     if missing:
@@ -79,6 +90,7 @@ def _parse(path: Path) -> Board:
         raise KwsgenError(f"project must be one of {PROJECT_TYPES} and arch one of {ARCHES}", path)
     if data["name"] != path.stem:
         raise KwsgenError(f"name {data['name']!r} must match the file name", path)
+    _check_option_values(data.get("options", {}), data.get("option_values", {}), path)
     return Board(
         **{k: data[k] for k in required if k not in ("cpu_flags", "usb_ids")},
         cpu_flags=tuple(data["cpu_flags"]),
@@ -86,7 +98,25 @@ def _parse(path: Path) -> Board:
         platformio=dict(data.get("platformio", {})),
         code_in_ram=bool(data.get("code_in_ram", False)),
         options=dict(data.get("options", {})),
+        option_values=dict(data.get("option_values", {})),
     )
+
+
+def _check_option_values(options: dict, values: dict, path: Path) -> None:
+    """Every option has a rule, every rule an option, and every default obeys its rule."""
+    if set(options) != set(values):
+        raise KwsgenError(
+            f"[options] and [option_values] must name the same options (differ in "
+            f"{', '.join(sorted(set(options) ^ set(values)))})",
+            path,
+        )
+    for key, rule in values.items():
+        if not isinstance(rule, dict) or not ({"choices"} == set(rule) or {"min", "max"} == set(rule)):
+            raise KwsgenError(f"[option_values] {key} must be {{choices = [...]}} or {{min = A, max = B}}", path)
+        default = options[key]
+        ok = default in rule["choices"] if "choices" in rule else rule["min"] <= default <= rule["max"]
+        if not ok:
+            raise KwsgenError(f"[options] {key} = {default!r} breaks its own [option_values] rule", path)
 
 
 def load_boards() -> dict[str, Board]:

@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kwsgen.audio import read_audio
 from kwsgen.boards import get_board
@@ -227,10 +229,76 @@ def test_build_refuses_changed_folders_and_bad_options(project, spec, tmp_path):
     assert (out / "notes.txt").read_text() == "mine\n"  # never deleted
     with pytest.raises(KwsgenError, match="has no option 'gain'"):
         render_board(spec, board, tmp_path / "x", project.root, {"gain": "3"})
-    with pytest.raises(KwsgenError, match="pdm or i2s"):
+    with pytest.raises(KwsgenError, match="must be one of pdm, i2s, not 'usb'"):
         render_board(spec, get_board("esp32s3"), tmp_path / "y", project.root, {"mic": "usb"})
+    for board, option, value, says in (
+        ("esp32s3", "baud", "0", "must be one of 9600, "),
+        ("esp32s3", "pdm_clk", "999", "must be one of 1, 2, 4,"),
+        ("esp32s3", "i2s_din", "20", "must be one of"),  # a USB pin
+        ("nano33", "pdm_gain", "-5", "must be 0..80, not -5"),
+        ("quickfeather", "uart", "spi", "must be one of usbserial, hw"),
+    ):
+        with pytest.raises(KwsgenError, match=re.escape(f"option {option} of board {board} {says}")):
+            render_board(spec, get_board(board), tmp_path / "bad", project.root, {option: value})
+    assert not (tmp_path / "bad").exists()
     i2s = render_board(spec, get_board("esp32s3"), tmp_path / "z", project.root, {"mic": "i2s", "i2s_din": "4"})
     assert "i2s_channel_init_std_mode" in (tmp_path / "z" / "src" / "main.c").read_text() and i2s
+
+
+def test_a_one_second_clip_is_classified_in_silence_by_every_engine(project, spec, tmp_path):
+    """A Speech Commands clip is shorter than the firmware needs from reset: run plays it in silence."""
+    from kwsgen.firmware.events import in_silence, samples_needed
+
+    word = read_audio(project.recording_path("espeak-us-f5/off.flac"))
+    segment = next(s for s in project.load_session("Training Session").segments if s.file == "espeak-us-f5/off.flac")
+    clip = word[segment.centre - 8000 : segment.centre + 8000]
+    assert len(clip) < samples_needed(spec)
+    played, lead = in_silence(spec, clip)
+    assert lead == spec.frontend.cascade_samples and not played[:lead].any()
+    assert np.array_equal(played[lead : lead + len(clip)], clip)
+    lines = agree(with_rule(spec, thresholds=low_thresholds(spec)), played)
+    assert any(json.loads(line)["label"] == "off" for line in lines)
+    long_enough = np.zeros(samples_needed(spec), np.int16)
+    assert in_silence(spec, long_enough) == (long_enough, 0)
+    path = tmp_path / "clip.wav"
+    import soundfile as sf
+
+    sf.write(path, clip, 16000, subtype="PCM_16")
+    got = subprocess.run(
+        [sys.executable, "-m", "kwsgen", "run", str(path), "-p", str(project.root)], capture_output=True, text=True
+    )
+    assert got.returncode == 0 and got.stdout.strip(), got.stderr
+    assert f"played after {lead} samples of silence" in got.stderr
+    sf.write(tmp_path / "clip8k.wav", clip[::2], 8000, subtype="PCM_16")
+    got = subprocess.run(
+        [sys.executable, "-m", "kwsgen", "run", str(tmp_path / "clip8k.wav"), "-p", str(project.root)],
+        capture_output=True,
+        text=True,
+    )
+    assert "use --resample" in got.stderr and got.returncode == 1
+    got = subprocess.run(
+        [sys.executable, "-m", "kwsgen", "run", str(tmp_path / "clip8k.wav"), "-p", str(project.root), "--resample"],
+        capture_output=True,
+        text=True,
+    )
+    assert got.returncode == 0 and got.stdout.strip(), got.stderr
+
+
+@given(st.lists(st.text(alphabet="aA_3!?-", min_size=1, max_size=5), min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_class_macros_are_unique_identifiers_for_any_labels(labels):
+    macros = [m["macro"] for m in class_macros(labels)]
+    assert len(set(macros)) == len(macros) == len(labels) + 1
+    assert all(re.fullmatch(r"KWS_CLASS_[A-Z0-9_]+", m) for m in macros)
+
+
+def test_labels_that_once_hung_the_macro_naming():
+    assert [m["macro"] for m in class_macros(["a_3", "a", "a!"])] == [
+        "KWS_CLASS_UNK",
+        "KWS_CLASS_A_3",
+        "KWS_CLASS_A",
+        "KWS_CLASS_A_3_3",
+    ]
 
 
 def test_cli_build_run_and_their_errors(project, tmp_path):

@@ -177,6 +177,10 @@ def virtual_device_cmd(
     speed: float = typer.Option(1.0, "--speed", help="Play the audio this many times faster than real time."),
     loop: bool = typer.Option(False, "--loop", help="Play the audio again and again until Ctrl-C."),
     link: Path = typer.Option(None, "--link", help="Also make this path a symbolic link to the port."),
+    resample: bool = typer.Option(
+        False, "--resample", help="Convert audio of other sample rates or formats to 16 kHz 16-bit first."
+    ),
+    mono: bool = typer.Option(False, "--mono", help="Mix audio with several channels down to one."),
 ) -> None:
     """Run the host firmware behind a pseudo-terminal, as if a board were plugged in.
 
@@ -193,7 +197,7 @@ def virtual_device_cmd(
     from ..project import Project
 
     spec = load_spec(Project.open(project_dir), model)
-    samples = np.concatenate([read_audio(p) for p in audio])
+    samples = np.concatenate([read_audio(p, resample=resample, mono=mono) for p in audio])
     firmware = build_host_capture(spec) if capture else build_host_firmware(spec)
     device = VirtualDevice(firmware, samples, capture=capture, speed=speed, loop=loop, link=link)
     path = device.start()

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..errors import KwsgenError
-from .main import app, console
+from .main import app, console, err_console
 
 
 def _spec(project_dir: Path, model: str | None):
@@ -141,6 +141,10 @@ def run_cmd(
     predictions: str = typer.Option(
         "Model Testing", "--predictions", help="With --truth: the label session the predictions are written to."
     ),
+    resample: bool = typer.Option(
+        False, "--resample", help="Convert AUDIO of other sample rates or formats to 16 kHz 16-bit first."
+    ),
+    mono: bool = typer.Option(False, "--mono", help="Mix AUDIO with several channels down to one."),
 ) -> None:
     """Print the firmware's JSON lines for each audio file, as ENGINE computes them.
 
@@ -157,6 +161,7 @@ def run_cmd(
     """
     from ..audio import read_audio
     from ..firmware.engines import ENGINES, run_engine
+    from ..firmware.events import in_silence, samples_needed
 
     if engine not in ENGINES:
         raise KwsgenError(f"unknown engine {engine!r}; the engines are: {', '.join(ENGINES)}")
@@ -167,10 +172,17 @@ def run_cmd(
     if not audio:
         raise KwsgenError("give the audio files to run (or --truth SESSION to test on the project's recordings)")
     for path in audio:
-        samples = read_audio(path)
+        samples, lead = in_silence(spec, read_audio(path, resample=resample, mono=mono))
         lines = run_engine(engine, spec, samples).lines
         if len(audio) > 1:
-            console.print(f"# {path}", highlight=False)
+            console.print(f"# {path}")
+        if lead:
+            # Said on stderr: stdout stays the firmware's lines, exactly.
+            err_console.print(
+                f"# {path}: shorter than the firmware needs from reset; played after {lead} samples of silence "
+                f"and followed by {samples_needed(spec)} more "
+                "(sample counts include the silence before)"
+            )
         for line in lines:
             print(line)
 

@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 # markup=False: file names, labels and device lines are printed literally ("[D]", "[/spiffs]");
 # styled words go through styled() instead of markup.
-err_console = Console(stderr=True, highlight=False, markup=False)
+err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 console = Console(highlight=False, soft_wrap=True, markup=False)
 
 

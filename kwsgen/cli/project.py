@@ -122,6 +122,8 @@ def data(
     }
     if as_json:
         console.print_json(json.dumps(summary))
+        if report.errors:
+            raise typer.Exit(1)
         return
     console.print(
         f"{project.root}: {len(files)} recordings, {total_s:.1f} s of audio; session {session!r} "
@@ -141,6 +143,8 @@ def data(
         console.print(styled(colour, f"{issue.level}:", issue.message))
     if not report.issues:
         console.print("no problems found")
+    if report.errors:
+        raise typer.Exit(1)  # scripts and CI see that training would refuse this session
 
 
 def _print_import(summary: ImportSummary) -> None:
@@ -154,6 +158,16 @@ def _print_import(summary: ImportSummary) -> None:
     console.print("recordings: " + ", ".join(parts))
     for name, n in summary.segments_added.items():
         console.print(f"segments added to {name!r}: {n}")
+    if summary.short:
+        more = f" and {len(summary.short) - 3} more" if len(summary.short) > 3 else ""
+        console.print(
+            styled(
+                "yellow",
+                "warning:",
+                f"{len(summary.short)} recordings are shorter than [segments] min_length, so training skips them "
+                f"({', '.join(summary.short[:3])}{more}); import them with --pad to centre them in silence",
+            )
+        )
 
 
 RESAMPLE = typer.Option(
@@ -184,7 +198,12 @@ def import_audio(
     set_name: str | None = typer.Option(None, "--set", help="Train, Validate or Test."),
     meta: list[str] = META,
     session: str = SESSION_OPTION,
-    into: str = typer.Option("", "--into", help="Put the copies under recordings/INTO/."),
+    into: str = typer.Option(
+        "",
+        "--into",
+        help="Put the copies under recordings/INTO/. A folder keeps its own name below INTO "
+        "(data/yes --into sc gives sc/yes/...) unless INTO ends with it (--into sc/yes gives sc/yes/...).",
+    ),
     segments: str = typer.Option(
         "auto",
         "--segments",
@@ -195,11 +214,28 @@ def import_audio(
     resample: bool = RESAMPLE,
     mono: bool = MONO,
     update: bool = UPDATE,
+    pad: bool = typer.Option(
+        False,
+        "--pad",
+        help="Clips shorter than [segments] min_length are copied centred in silence of [segments] length "
+        "(the original length goes into metadata as padded_from_samples); without it they are skipped in training.",
+    ),
 ) -> None:
     """Import WAV or FLAC recordings, labelled by --label or by their folder names."""
     project = Project.open(project_dir)
     plan = plan_audio(
-        project, paths, label, label_from_folder, set_name, parse_meta(meta), session, into, segments, resample, mono
+        project,
+        paths,
+        label,
+        label_from_folder,
+        set_name,
+        parse_meta(meta),
+        session,
+        into,
+        segments,
+        resample,
+        mono,
+        pad,
     )
     _print_import(apply_plan(project, plan, update=update))
 

@@ -223,8 +223,10 @@ def class_macros(labels: list[str]) -> list[dict]:
     for number, label in enumerate(["UNK", *labels]):
         stem = re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_").upper() or "LABEL"
         macro = f"KWS_CLASS_{stem}"
-        while macro in used:
-            macro = f"KWS_CLASS_{stem}_{number}"
+        tries = 1
+        while macro in used:  # finite `used`, and every try is new: always ends
+            tries += 1
+            macro = f"KWS_CLASS_{stem}_{number}" + (f"_{tries}" if tries > 2 else "")
         used.add(macro)
         comment = json_label(label).replace("*/", "* /")
         macros.append({"macro": macro, "number": number, "comment": comment})

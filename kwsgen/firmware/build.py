@@ -95,7 +95,6 @@ LAYOUTS = {
     ),
 }
 QF_APP_NAME = "qf_kwsgen"
-OPTION_CHOICES = {"esp32s3": {"mic": ("pdm", "i2s")}, "quickfeather": {"uart": ("usbserial", "hw")}}
 QEMU_SUPPORT = ("semihost.c", "semihost.h", "startup.c", "mps2_an386.ld")
 
 
@@ -114,11 +113,7 @@ def board_options(board: Board, given: dict[str, str]) -> dict[str, object]:
                 raise KwsgenError(f"option {key} of board {board.name} must be a whole number, not {text!r}") from None
         else:
             options[key] = text
-    for key, allowed in OPTION_CHOICES.get(board.name, {}).items():
-        if options.get(key) not in allowed:
-            raise KwsgenError(
-                f"option {key} of board {board.name} must be {' or '.join(allowed)}, not {options.get(key)!r}"
-            )
+        board.check_option(key, options[key])
     return options
 
 

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..project.settings import UNKNOWN
 from ..project.store import Segment
+from ..project.transaction import project_lock
+
+if TYPE_CHECKING:
+    from .app import FirmwareSpec
 
 
 @dataclass(frozen=True)
@@ -98,14 +103,43 @@ class EventReport:
         return rows
 
 
-def detections(file: str, lines: list[str]) -> list[Detection]:
+def samples_needed(spec: FirmwareSpec) -> int:
+    """Audio the firmware needs from reset before it can report a word near the start.
+
+    A cascade to fill, then in filter mode the filter's delay and backoff, in
+    continuous mode enough classifications to average and to lead in a row.
+    """
+    hop = spec.frontend.hop_size
+    if spec.continuous:
+        after = spec.rule.every * (spec.rule.average + spec.rule.hits)
+    else:
+        after = spec.energy_filter.delay + spec.energy_filter.backoff + 1
+    return spec.frontend.cascade_samples + after * hop
+
+
+def in_silence(spec: FirmwareSpec, audio: np.ndarray) -> tuple[np.ndarray, int]:
+    """A clip too short for the firmware (a one-second Speech Commands clip) inside the silence a device hears.
+
+    Returns the audio to play and how many samples of silence come before the
+    clip (0 when the clip is long enough and is played as it is): a cascade of
+    silence before it, as if the device had been listening, and enough after
+    it for the rule to decide.
+    """
+    if len(audio) >= samples_needed(spec):
+        return audio, 0
+    lead = spec.frontend.cascade_samples
+    zeros = np.zeros(lead, dtype=np.int16)
+    return np.concatenate([zeros, audio, np.zeros(samples_needed(spec), dtype=np.int16)]), lead
+
+
+def detections(file: str, lines: list[str], lead: int = 0) -> list[Detection]:
     """The keyword detections among a file's JSON lines (UNK and Unknown are not detections)."""
     found = []
     for line in lines:
         d = json.loads(line)
         if d["Classification"] == 0 or d["label"] == UNKNOWN:
             continue
-        found.append(Detection(file, int(d["sample"]), d["label"], float(d["score"])))
+        found.append(Detection(file, int(d["sample"]) - lead, d["label"], float(d["score"])))
     return found
 
 
@@ -138,8 +172,15 @@ def score_events(
     return report
 
 
-def prediction_segments(found: list[Detection], window: int) -> list[Segment]:
-    return [Segment(d.file, *d.window(window), d.label) for d in found]
+def prediction_segments(found: list[Detection], window: int, lengths: dict[str, int] | None = None) -> list[Segment]:
+    """The detections as segments; a clip played inside silence keeps its segments within the clip."""
+    out = []
+    for d in found:
+        start, end = d.window(window)
+        end = min(end, (lengths or {}).get(d.file, end))
+        if end > start:
+            out.append(Segment(d.file, start, end, d.label))
+    return out
 
 
 PREDICTIONS_SESSION = "Model Testing"
@@ -185,6 +226,7 @@ def evaluate_files(
     truth = [s for s in truth_segments if s.file in tested]
     keywords = [label for label in spec.labels if label != UNKNOWN]
     found: list[Detection] = []
+    lengths: dict[str, int] = {}
     seconds = 0.0
     rate = spec.frontend.sample_rate
     with progress_bar(progress and len(files) > 1) as bar:
@@ -192,14 +234,17 @@ def evaluate_files(
         for file in files:
             audio = read_audio(project.recording_path(file))
             seconds += len(audio) / rate
-            found += detections(file, run_engine(engine, spec, audio).lines)
+            played, lead = in_silence(spec, audio)
+            lengths[file] = len(audio)
+            found += detections(file, run_engine(engine, spec, played).lines, lead)
             bar.advance(task)
     window = spec.frontend.cascade_samples
     report = score_events(truth, found, keywords, window, seconds, rate)
-    session = project.load_session(predictions_session, create=True)
-    session.segments = [s for s in session.segments if s.file not in tested]
-    session.add(prediction_segments(found, window))
-    project.save_session(session)
+    with project_lock(project.root):
+        session = project.load_session(predictions_session, create=True)
+        session.segments = [s for s in session.segments if s.file not in tested]
+        session.add(prediction_segments(found, window, lengths))
+        project.save_session(session)
     folder = project.root / "model_testing" / predictions_session.replace(" ", "_")
     export_audacity(project, predictions_session, folder / "audacity", force=True)
     atomic_write_text(

@@ -51,6 +51,7 @@ class PlannedRecording:
     segments: list[Segment] = field(default_factory=list)
     # Filled while planning when the source matches a recording already in the project.
     existing: bool = False
+    pad_to: int = 0  # --pad: the copy is the clip centred in this many samples of silence
 
 
 @dataclass
@@ -77,6 +78,7 @@ class ImportSummary:
     segments_added: dict[str, int] = field(default_factory=dict)
     metadata_rows: int = 0
     updated: int = 0  # recordings already in the project whose metadata or segments changed (--update)
+    short: list[str] = field(default_factory=list)  # new recordings shorter than [segments] min_length
 
 
 # ---- shared planning helpers ------------------------------------------------------
@@ -125,14 +127,24 @@ def _converted_name(dest: str) -> str:
     return str(Path(dest).with_suffix(".flac").as_posix())
 
 
+_UNSAFE = re.compile(r"[\\\"'`\x00-\x1f\x7f]")
+
+
 def plan_recording(project: Project, source: Path, dest: str, resample: bool, mono: bool) -> PlannedRecording:
     if not source.is_file():
         raise KwsgenError("file not found", source)
     info, convert = source_info(source, resample, mono)
+    original = dest
+    # Quotes and control characters break C strings, CSV cells and shells: the copy gets "_"
+    # instead, and metadata keeps the name it had.
+    dest = _UNSAFE.sub("_", dest)
     if convert:
         dest = _converted_name(dest)
         info = AudioInfo(16000, 1, _converted_frames(info), "PCM_16", "FLAC")
-    return PlannedRecording(source, dest, info, convert)
+    rec = PlannedRecording(source, dest, info, convert)
+    if dest != original and _UNSAFE.search(original):
+        rec.metadata["original_name"] = original
+    return rec
 
 
 def _converted_frames(info: AudioInfo) -> int:
@@ -168,9 +180,10 @@ def resolve_names(project: Project, plan: ImportPlan) -> None:
         by_dest[rec.dest] = rec.source
         target = project.recording_path(rec.dest)
         if target.exists():
-            same = not rec.convert and sha256_file(target) == sha256_file(rec.source)
-            if not same and rec.convert:
-                same = _same_samples(target, rec.source)
+            plain = not rec.convert and not rec.pad_to
+            same = plain and sha256_file(target) == sha256_file(rec.source)
+            if not same and not plain:
+                same = _same_samples(target, rec)
             if not same:
                 raise KwsgenError(
                     f"recordings/{rec.dest} already exists and holds different audio; rename the new "
@@ -180,11 +193,25 @@ def resolve_names(project: Project, plan: ImportPlan) -> None:
             rec.existing = True
 
 
-def _same_samples(target: Path, source: Path) -> bool:
+def _same_samples(target: Path, rec: PlannedRecording) -> bool:
     try:
-        return np.array_equal(read_audio(target), read_audio(source, resample=True, mono=True))
+        return np.array_equal(read_audio(target), _read_planned(rec))
     except KwsgenError:
         return False
+
+
+def pad_short(project: Project, rec: PlannedRecording) -> None:
+    """--pad: a clip shorter than [segments] min_length becomes one of [segments] length, centred in silence.
+
+    A device hears silence (or room noise) around a word; a clip cut tight
+    around it would otherwise be skipped from training.
+    """
+    seg = project.settings.segments
+    if rec.info.frames >= seg.min_length:
+        return
+    rec.metadata["padded_from_samples"] = str(rec.info.frames)
+    rec.pad_to = seg.length
+    rec.info = AudioInfo(16000, 1, seg.length, "PCM_16", rec.info.format)
 
 
 def check_segments(project: Project, rec: PlannedRecording, where: str) -> None:
@@ -225,7 +252,12 @@ def segments_for(
 
 
 def _read_planned(rec: PlannedRecording) -> np.ndarray:
-    return read_audio(rec.source, resample=True, mono=True) if rec.convert else read_audio(rec.source)
+    """The samples the project's copy will hold."""
+    samples = read_audio(rec.source, resample=True, mono=True) if rec.convert else read_audio(rec.source)
+    if rec.pad_to > len(samples):
+        before = (rec.pad_to - len(samples)) // 2
+        samples = np.pad(samples, (before, rec.pad_to - len(samples) - before))
+    return samples
 
 
 def apply_plan(project: Project, plan: ImportPlan, progress: bool = True, update: bool = False) -> ImportSummary:
@@ -269,6 +301,8 @@ def apply_plan(project: Project, plan: ImportPlan, progress: bool = True, update
             for file, values in plan.extra_metadata.items():
                 md.set(file, values)
             summary.metadata_rows = len(plan.recordings) + len(plan.extra_metadata)
+            min_length = project.settings.segments.min_length
+            summary.short = [r.dest for r in plan.recordings if not r.existing and r.info.frames < min_length]
             txn.stage_text(project.metadata_path.relative_to(project.root).as_posix(), metadata_text(md))
             replaced = {rec.dest for rec in plan.recordings if rec.existing} if update else set()
             for name, segs in plan.sessions().items():
@@ -286,8 +320,8 @@ def _plural(n: int, word: str) -> str:
 
 def _stage_recording(txn: Transaction, rec: PlannedRecording) -> None:
     staged = txn.stage_path(f"recordings/{rec.dest}")
-    if rec.convert:
-        write_wav(staged, read_audio(rec.source, resample=True, mono=True))
+    if rec.convert or rec.pad_to:
+        write_wav(staged, _read_planned(rec))
     else:
         with open(rec.source, "rb") as src, open(staged, "wb") as dst:
             shutil.copyfileobj(src, dst)
@@ -368,6 +402,7 @@ def plan_audio(
     segments: str = "auto",
     resample: bool = False,
     mono: bool = False,
+    pad: bool = False,
 ) -> ImportPlan:
     if segments not in SEGMENT_MODES:
         raise KwsgenError(f"--segments must be one of {', '.join(SEGMENT_MODES)}")
@@ -379,10 +414,15 @@ def plan_audio(
     if set_name:
         meta["Set"] = check_set(set_name)
     plan = ImportPlan(session=check_session_name(session))
+    into_name = Path(into.strip("/")).name if into else None
     for file, base in _audio_sources(paths):
+        if into_name and base / into_name in paths and (base / into_name).is_dir():
+            base = base / into_name  # --into wake/Test for a folder Test: wake/Test/..., not wake/Test/Test/...
         rel = file.relative_to(base).as_posix()
         dest = f"{into.strip('/')}/{rel}" if into else rel
         rec = plan_recording(project, file, dest, resample, mono)
+        if pad:
+            pad_short(project, rec)
         rec_label = label
         if label_from_folder:
             rec_label = file.parent.name

@@ -26,6 +26,7 @@ from .store import (
     Metadata,
     Session,
     check_labels,
+    check_model_name,
     check_session_name,
     load_metadata,
     load_session,
@@ -126,6 +127,9 @@ class Project:
 
     def recording_path(self, file: str) -> Path:
         return self.recordings_dir / file
+
+    def model_dir(self, name: str) -> Path:
+        return self.models_dir / check_model_name(name)
 
     def session_path(self, name: str) -> Path:
         return self.sessions_dir / f"{check_session_name(name)}.csv"

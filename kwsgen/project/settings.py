@@ -251,6 +251,7 @@ class ProjectSettings:
         if self.project.sample_rate != 16000:
             raise ConfigError("[project] sample_rate must be 16000")
         self._validate_training()
+        self._validate_autolabel()
         d = self.device
         if d.mode not in ("filter", "continuous"):
             raise ConfigError("[device] mode must be filter or continuous")
@@ -262,6 +263,19 @@ class ProjectSettings:
             raise ConfigError("[device] model_number must be 0..65535")
         self._validate_detection()
         return self
+
+    def _validate_autolabel(self) -> None:
+        a = self.autolabel
+        if not 1 <= a.frame_ms <= 100:
+            raise ConfigError("[autolabel] frame_ms must be 1..100 (milliseconds)")
+        if not 0 < a.threshold_db <= 60:
+            raise ConfigError("[autolabel] threshold_db must be above 0 and at most 60 (dB)")
+        if not -120 <= a.min_peak_db <= 0:
+            raise ConfigError("[autolabel] min_peak_db must be -120..0 (dB below the loudest frame)")
+        if not 0 <= a.min_word_ms <= 5000 or not 0 <= a.max_gap_ms <= 5000:
+            raise ConfigError("[autolabel] min_word_ms and max_gap_ms must be 0..5000 (milliseconds)")
+        if not 1 <= a.noise_step <= 10 * 16000:
+            raise ConfigError("[autolabel] noise_step must be 1..160000 (samples)")
 
     def _validate_detection(self) -> None:
         det, neg = self.detection, self.negatives
@@ -290,8 +304,12 @@ class ProjectSettings:
 
     def _validate_training(self) -> None:
         t, a = self.training, self.augmentation
-        if not t.model or any(c in t.model for c in "/\\") or t.model.startswith("."):
-            raise ConfigError("[training] model must be a plain folder name")
+        from .store import check_model_name  # store imports this module
+
+        try:
+            check_model_name(t.model)
+        except KwsgenError as exc:
+            raise ConfigError(f"[training] {exc}") from None
         if any(u < 1 for u in t.dense_layers):
             raise ConfigError("[training] dense_layers must hold positive unit counts")
         checks = [

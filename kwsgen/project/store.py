@@ -18,6 +18,7 @@ from ..fsutil import atomic_write_text
 from .settings import SETS, UNKNOWN
 
 SESSION_COLUMNS = ("file", "label", "start", "end")
+RESERVED_LABEL = "UNK"  # class 0 of every model: below the threshold, or Unknown
 MAX_SAMPLE_INDEX = 2**31 - 1  # 37 hours at 16 kHz: anything beyond is a typo
 _FORBIDDEN = re.compile(r"[/\\\"'`\x00-\x1f\x7f]")
 
@@ -94,8 +95,15 @@ def check_labels(labels: list[str]) -> list[str]:
     """The project's label list: valid names, no duplicates, Unknown spelled exactly."""
     for label in labels:
         check_label(label)
+        if label.upper() == RESERVED_LABEL:
+            raise KwsgenError(
+                f"label {label!r} is reserved: the firmware reports {RESERVED_LABEL!r} when no keyword is "
+                "sure enough; choose another name"
+            )
     lowered: dict[str, str] = {}
     for label in labels:
+        if label in lowered.values():
+            raise KwsgenError(f"label {label!r} is listed twice")
         if label.lower() in lowered:
             raise KwsgenError(f"labels {lowered[label.lower()]!r} and {label!r} differ only in case")
         lowered[label.lower()] = label
@@ -114,6 +122,23 @@ def check_session_name(name: str) -> str:
     if _FORBIDDEN.search(name) or name.startswith(".") or len(name) > 100:
         raise KwsgenError(
             f"session name {name!r} must be at most 100 characters, without /, \\, quotes or a leading dot"
+        )
+    return name
+
+
+def check_model_name(name: str) -> str:
+    """A model is the folder models/<name>/: one plain folder name, never a path."""
+    if (
+        not name
+        or name != name.strip()
+        or name in (".", "..")
+        or name.startswith(".")
+        or _FORBIDDEN.search(name)
+        or len(name) > 100
+    ):
+        raise KwsgenError(
+            f"model name {name!r} must be a plain folder name (1 to 100 characters, no slashes, quotes "
+            "or leading dot): models are written to models/<name>/"
         )
     return name
 

@@ -414,7 +414,7 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
 
     t = replace(project.settings.training, **{k: v for k, v in overrides.items() if v is not None})
     a = project.settings.augmentation
-    out = GeneratedFolder(project.models_dir / t.model, force=force, project_root=project.root)
+    out = GeneratedFolder(project.model_dir(t.model), force=force, project_root=project.root)
     out.check()  # before any work: never lose a user's changes, never train for nothing
     base_path = find_base(t.base)
     base = load_base(base_path)
@@ -543,7 +543,7 @@ def _keras_bytes(model) -> bytes:
 
 def load_trained(project: Project, name: str) -> tuple[dict, bytes, Path]:
     """A trained model's model.json and int8 TFLite, with clear errors for what is missing."""
-    folder = project.models_dir / name
+    folder = project.model_dir(name)
     if not (folder / "model.tflite").is_file() or not (folder / "model.json").is_file():
         have = (
             sorted(p.name for p in project.models_dir.iterdir() if (p / "model.tflite").is_file())
