@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -405,6 +406,60 @@ def test_record_captures_from_a_capture_mode_virtual_device_into_the_project(pro
     assert not list((project.root / ".kwsgen" / "recording").glob("*.wav"))  # the temporary file is gone
     bad = cli("record", "--port", port, "--label", "maybe", "--seconds", "1", "-p", str(project.root))
     assert bad.returncode == 1 and "not one of the project's labels" in bad.stderr
+
+
+def test_a_device_that_disappears_mid_recording_leaves_an_imported_recording(project, tmp_path):
+    """The virtual device plays 2 s of audio and closes its port, as an unplugged board does."""
+    source = project.recording_path("espeak-us-f5/yes.flac")
+    proc, port = start_device(str(source), "-p", str(project.root), "--capture")
+    try:
+        got = cli(
+            "record", "--port", port, "--label", "yes", "--set", "Train", "--seconds", "30", "-p", str(project.root)
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert got.returncode == 0, got.stderr
+    assert "Traceback" not in got.stderr
+    assert "stopped early because" in got.stdout and "the audio so far is kept" in got.stdout
+    assert "added recordings/recorded/yes/" in got.stdout
+    name = got.stdout.split("added recordings/", 1)[1].split()[0]
+    recorded = read_audio(project.recording_path(name))
+    assert 0 < len(recorded) <= len(read_audio(source))
+    assert name in (project.root / "metadata.csv").read_text()
+    assert not list((project.root / ".kwsgen" / "recording").glob("*.wav"))
+
+
+def test_monitor_prints_device_text_literally_without_terminal_escapes(tmp_path):
+    from kwsgen.devices.monitor import printable
+
+    lines = [
+        "[   512][D][esp32-hal-i2s.c:812] i2s_begin(): OK",
+        "E (1234) vfs: mount [/spiffs] failed",
+        "\x1b[0;32mI (99) boot: [green]\x1b[0m\x1b]0;retitled\x07 done",
+    ]
+    assert printable(lines[2]) == "I (99) boot: [green] done"
+    master, slave = os.openpty()  # a port like a board's: the test writes the device's side
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kwsgen", "monitor", "--port", os.ttyname(slave), "--seconds", "3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        time.sleep(1.5)
+        os.write(master, ("\r\n".join(lines) + "\r\n").encode())
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+        os.close(slave)
+    got = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    assert got.returncode == 0, got.stderr
+    assert "Traceback" not in got.stderr
+    assert "[   512][D][esp32-hal-i2s.c:812] i2s_begin(): OK" in got.stdout
+    assert "E (1234) vfs: mount [/spiffs] failed" in got.stdout
+    assert "I (99) boot: [green] done" in got.stdout and "\x1b" not in got.stdout
 
 
 # ---- model testing on files --------------------------------------------------------------------------------

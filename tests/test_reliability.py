@@ -57,22 +57,17 @@ def clips(tmp_path_factory) -> Path:
     return folder
 
 
-def fresh(tmp_path: Path, name: str = "p") -> Path:
+def fresh(tmp_path: Path, name: str = "p", prepare: list[list[str]] = ()) -> Path:
+    """A new project, with the commands of `prepare` run on it."""
     root = tmp_path / name
     Project.create(root, ["yes", "no", "Unknown"])
+    for args in prepare:
+        done = run([*args, "-p", str(root)])
+        assert done.returncode == 0, done.stderr
     return root
 
 
 IMPORT = ["import", "audio", "--label", "yes", "--set", "Train"]
-
-
-def reference(tmp_path: Path, args: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The project before, and after an uninterrupted run of args."""
-    root = fresh(tmp_path, "reference")
-    before = state(root)
-    done = run([*args, "-p", str(root)])
-    assert done.returncode == 0, done.stderr
-    return before, state(root)
 
 
 def assert_old_or_new(root: Path, before: dict, after: dict, what: str) -> str:
@@ -81,43 +76,57 @@ def assert_old_or_new(root: Path, before: dict, after: dict, what: str) -> str:
     assert now in (before, after), f"{what}: the project is neither as it was nor fully updated"
     assert not pending(root), what
     assert not list((root / ".kwsgen" / "txn").glob("*")), f"{what}: staging left behind"
-    summary = json.loads(data.stdout)
-    expected = 0 if now == before else len([k for k in after if k.startswith("recordings/")])
-    assert summary["recordings"] == expected, what
+    summary = json.loads(data.stdout)  # and kwsgen data describes the project as it is
+    assert summary["recordings"] == len([k for k in now if k.startswith("recordings/")]), what
     return "old" if now == before else "new"
 
 
-def count_writes(tmp_path: Path, args: list[str]) -> int:
-    """How many fault points an uninterrupted run passes (found by failing ever later ones)."""
-    for n in range(1, 200):
-        root = fresh(tmp_path, f"count{n}")
-        r = run([*args, "-p", str(root)], env={"KWSGEN_FAULT_WRITES": str(n)})
-        shutil.rmtree(root)
-        if r.returncode == 0:
-            return n - 1
-    raise AssertionError("no end to the writes")
+def scenarios(clips: Path, tmp_path: Path) -> dict[str, tuple[list[list[str]], list[str], str]]:
+    """Writing commands: (what to run first, the command, what Ctrl-C says is kept)."""
+    csv = tmp_path / "speakers.csv"
+    csv.write_text("file,speaker,Set\n" + "".join(f"yes/yes_{i}.wav,s{i},Validate\n" for i in range(4)))
+    unlabelled = [*IMPORT, "--segments", "none", str(clips)]
+    return {
+        "import audio": ([], [*IMPORT, str(clips)], "nothing imported"),
+        "label auto": ([unlabelled], ["label", "auto"], "no segments added"),
+        "import metadata": ([unlabelled], ["import", "metadata", str(csv)], "nothing imported"),
+    }
 
 
-@pytest.mark.parametrize("kind", ["enospc", "SIGINT", "SIGKILL"])
-def test_import_fails_at_every_write_and_loses_nothing(tmp_path, clips, kind):
-    args = [*IMPORT, str(clips)]
-    before, after = reference(tmp_path, args)
-    writes = count_writes(tmp_path, args)
-    assert writes >= 2 * 5 + 3  # 5 staged copies, metadata, session, journal, then the renames
+@pytest.mark.parametrize("command", ["import audio", "label auto", "import metadata"])
+def test_writing_commands_fail_at_every_write_and_lose_nothing(tmp_path, clips, command):
+    """At each fault point N in turn: a full disk, a Ctrl-C and a SIGKILL there; until a run passes fewer than N."""
+    prepare, args, kept = scenarios(clips, tmp_path)[command]
+    reference = fresh(tmp_path, "reference", prepare)
+    before = state(reference)
+    assert run([*args, "-p", str(reference)]).returncode == 0
+    after = state(reference)
+    assert after != before
     seen = set()
-    for n in range(1, writes + 1):
-        root = fresh(tmp_path, f"{kind}{n}")
-        r = run([*args, "-p", str(root)], env={"KWSGEN_FAULT_WRITES": str(n), "KWSGEN_FAULT_KIND": kind})
-        assert r.returncode != 0 or kind == "SIGINT", (n, r.stderr)
-        assert "Traceback" not in r.stderr, (n, r.stderr)
-        if kind == "enospc":
-            assert r.stderr.count("\n") == 1 and "No space left on device" in r.stderr, r.stderr
-        outcome = assert_old_or_new(root, before, after, f"{kind} at write {n}")
-        seen.add(outcome)
-        if kind == "SIGINT" and outcome == "old":
-            assert r.returncode == 130 and "interrupted; nothing imported" in r.stderr, r.stderr
-        shutil.rmtree(root)
-    assert seen == {"old", "new"}  # both sides of the commit point were reached
+    for n in range(1, 200):
+        for kind in ("enospc", "SIGINT", "SIGKILL"):
+            root = fresh(tmp_path, f"{kind}{n}", prepare)
+            r = run([*args, "-p", str(root)], env={"KWSGEN_FAULT_WRITES": str(n), "KWSGEN_FAULT_KIND": kind})
+            assert "Traceback" not in r.stderr, (n, r.stderr)
+            if kind == "enospc" and r.returncode == 0:
+                assert state(root) == after
+                break  # the run passed fewer than n fault points: every one has been tried
+            if kind == "enospc":
+                assert r.returncode == 1 and r.stderr.count("\n") == 1 and "No space left" in r.stderr, r.stderr
+            outcome = assert_old_or_new(root, before, after, f"{command}: {kind} at write {n}")
+            seen.add(outcome)
+            if kind == "SIGINT" and outcome == "old":
+                assert r.returncode == 130 and f"interrupted; {kept}" in r.stderr, r.stderr
+            shutil.rmtree(root)
+        else:
+            continue
+        break
+    else:
+        raise AssertionError("no end to the writes")
+    assert "old" in seen
+    if command == "import audio":
+        assert n > 2 * 5 + 3  # 5 staged copies, metadata, session, journal, then the renames
+        assert seen == {"old", "new"}  # both sides of the commit point were reached
 
 
 def test_import_interrupted_by_a_real_ctrl_c_at_random_times(tmp_path):
@@ -127,7 +136,10 @@ def test_import_interrupted_by_a_real_ctrl_c_at_random_times(tmp_path):
     for i in range(300):
         write(folder / f"c{i:03d}.wav", rng.standard_normal(8000) * 0.01)
     args = ["import", "audio", "--label", "Unknown", "--set", "Train", str(folder)]
-    before, after = reference(tmp_path, args)
+    reference = fresh(tmp_path, "reference")
+    before = state(reference)
+    assert run([*args, "-p", str(reference)]).returncode == 0
+    after = state(reference)
     for trial, delay in enumerate(rng.uniform(0.3, 2.5, size=4)):
         root = fresh(tmp_path, f"t{trial}")
         proc = subprocess.Popen([*KWSGEN, *args, "-p", str(root)], stderr=subprocess.PIPE, text=True)
@@ -267,3 +279,105 @@ def test_data_reports_recordings_without_segments(tmp_path, clips):
     r = run(["data", "-p", str(root)])
     assert "5 recordings with a keyword in metadata.csv have no segments" in r.stdout
     assert "no problems found" not in r.stdout
+
+
+# ---- ordinary odd input ---------------------------------------------------------------------------------
+
+
+def test_names_and_messages_with_brackets_print_literally(tmp_path):
+    root = fresh(tmp_path)
+    rng = np.random.default_rng(1)
+    write(tmp_path / "src" / "weird[/]name.wav", clip(rng))
+    r = run(["import", "audio", str(tmp_path / "src" / "weird["), "-p", str(root), "--label", "yes", "--set", "Train"])
+    assert r.returncode == 0, r.stderr
+    (root / "sessions" / "Training Session.csv").write_text("file,label,start,end\nweird[/]name.wav,maybe,0,16000\n")
+    r = run(["data", "-p", str(root)])
+    assert "Traceback" not in r.stderr
+    assert "add them to [project] labels or relabel them" in r.stdout
+    assert "1 segment carry labels that are not in the project (maybe)" in r.stdout
+    assert "weird[/]name.wav@0" in r.stdout
+    assert r.returncode == 1  # it printed errors: training would refuse
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ("frame_ms = 0", "[autolabel] frame_ms must be 1..100"),
+        ("noise_step = 0", "[autolabel] noise_step must be 1..160000"),
+        ("threshold_db = -3", "[autolabel] threshold_db must be above 0"),
+        ("min_word_ms = -80", "[autolabel] min_word_ms and max_gap_ms must be 0..5000"),
+    ],
+)
+def test_autolabel_settings_are_checked(tmp_path, setting, says):
+    root = fresh(tmp_path)
+    toml = root / "kwsgen.toml"
+    key = setting.split(" = ")[0]
+    text = toml.read_text()
+    start = text.index(f"\n{key} = ", text.index("[autolabel]")) + 1
+    toml.write_text(text[:start] + setting + text[text.index("  #", start) :])
+    r = run(["data", "-p", str(root)])
+    assert r.returncode == 1 and says in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "", ".", "..", "a/b", ".hidden"])
+def test_model_names_stay_inside_models(tmp_path, name):
+    root = fresh(tmp_path)
+    r = run(["train", "-p", str(root), "--model", name])
+    assert r.returncode == 1 and "must be a plain folder name" in r.stderr, r.stderr
+    assert not (tmp_path / "escaped").exists()
+
+
+@pytest.mark.parametrize(
+    ("labels", "says"),
+    [
+        ("yes,UNK", "label 'UNK' is reserved"),
+        ("yes,unk", "label 'unk' is reserved"),
+        ("yes,yes", "label 'yes' is listed twice"),
+        ("yes,Yes", "labels 'yes' and 'Yes' differ only in case"),
+    ],
+)
+def test_labels_that_would_confuse_the_firmware_are_refused(tmp_path, labels, says):
+    r = run(["init", str(tmp_path / "p"), "--labels", labels])
+    assert r.returncode == 1 and says in r.stderr, r.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_odd_file_names_short_clips_and_into(tmp_path):
+    root = fresh(tmp_path)
+    rng = np.random.default_rng(3)
+    src = tmp_path / "takes" / "Test"
+    write(src / "it's.wav", clip(rng))
+    write(src / "short.wav", clip(rng, 0.5))
+    r = run(["import", "audio", str(src), "-p", str(root), "--label", "yes", "--into", "wake/Test"])
+    assert r.returncode == 0, r.stderr
+    assert "1 recording is shorter than [segments] min_length" in r.stdout and "--pad" in r.stdout
+    project = Project.open(root)
+    assert sorted(project.recording_files()) == ["wake/Test/it_s.wav", "wake/Test/short.wav"]
+    assert project.load_metadata().get("wake/Test/it_s.wav", "original_name") == "it's.wav"
+    r = run(["import", "audio", str(src / "short.wav"), "-p", str(root), "--label", "yes", "--pad", "--into", "pad"])
+    assert r.returncode == 0 and "shorter" not in r.stdout, r.stdout
+    padded = Project.open(root)
+    assert padded.recording_info("pad/short.wav").frames == padded.settings.segments.length
+    assert padded.load_metadata().get("pad/short.wav", "padded_from_samples") == "8000"
+
+
+def test_the_feature_cache_is_skipped_when_it_cannot_be_written(tmp_path, clips, monkeypatch):
+    """A read-only project can still be read and tested: features are computed, not kept."""
+    import errno
+
+    import kwsgen.fsutil
+    from kwsgen.project.features import FeatureCache
+
+    root = fresh(tmp_path)
+    assert run([*IMPORT, str(clips), "-p", str(root)]).returncode == 0
+    project = Project.open(root)
+    segments = project.load_session("Training Session").segments
+
+    def read_only(path):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(kwsgen.fsutil, "fault_point", read_only)
+    cache = FeatureCache(project)
+    feats = cache.mfcc(segments[:2], progress=False)
+    assert len(feats) == 2 and not cache.writable
+    assert not (root / "cache").exists()

@@ -166,6 +166,32 @@ def test_kwsgen_test_writes_the_test_tables(trained, capsys):
     assert "no trained model 'nothing'" in capsys.readouterr().err
 
 
+def test_kwsgen_test_still_tests_when_nothing_can_be_written(trained, capsys, monkeypatch):
+    """A read-only project (every write fails, the feature cache too): the results print, with a warning."""
+    import kwsgen.fsutil
+
+    project, _ = trained
+    before = (
+        (project.models_dir / "model" / "test_metrics.json").read_bytes()
+        if (project.models_dir / "model" / "test_metrics.json").exists()
+        else None
+    )
+    monkeypatch.setattr(kwsgen.fsutil, "fault_point", _always_fails)
+    monkeypatch.setattr("kwsgen.project.transaction.fault_point", _always_fails)
+    assert main(["test", "-p", str(project.root)]) == 0
+    captured = capsys.readouterr()
+    assert "Test: int8" in captured.out
+    assert "warning: results not saved beside the model" in captured.err and "Read-only" in captured.err
+    after = project.models_dir / "model" / "test_metrics.json"
+    assert (after.read_bytes() if after.exists() else None) == before
+
+
+def _always_fails(path):
+    import errno
+
+    raise OSError(errno.EROFS, "Read-only file system (test)", str(path))
+
+
 def test_a_changed_model_folder_is_not_overwritten_without_force(trained):
     project, _ = trained
     folder = project.models_dir / "mine"

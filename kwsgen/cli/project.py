@@ -164,7 +164,8 @@ def _print_import(summary: ImportSummary) -> None:
             styled(
                 "yellow",
                 "warning:",
-                f"{len(summary.short)} recordings are shorter than [segments] min_length, so training skips them "
+                f"{len(summary.short)} recording{'s are' if len(summary.short) > 1 else ' is'} shorter than "
+                "[segments] min_length, so training skips them "
                 f"({', '.join(summary.short[:3])}{more}); import them with --pad to centre them in silence",
             )
         )

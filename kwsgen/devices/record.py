@@ -29,6 +29,7 @@ class Capture:
     samples: int = 0
     sample_rate: int = 16000
     interrupted: bool = False
+    lost_device: str = ""  # why the device stopped sending mid-recording (unplugged, reset), if it did
     stats: StreamStats = field(default_factory=StreamStats)
     gap_samples: int = 0  # silence written in place of lost frames
 
@@ -44,6 +45,8 @@ class Capture:
             text += ", none lost"
         if self.interrupted:
             text += "; interrupted, the audio so far is kept"
+        if self.lost_device:
+            text += f"; stopped early because {self.lost_device}: the audio so far is kept"
         return text
 
 
@@ -118,6 +121,12 @@ def record_from_port(
                 on_progress(capture.samples)
     except KeyboardInterrupt:
         capture.interrupted = True
+    except OSError as exc:  # serial.SerialException is one: the port vanished (unplugged, reset)
+        capture.lost_device = f"{source} disappeared ({exc.strerror or exc})"
+    except KwsgenError as exc:  # the audio stopped: the device hangs or was reset
+        if capture.samples == 0:
+            raise
+        capture.lost_device = str(exc)
     finally:
         writer.close()
         with contextlib.suppress(Exception):

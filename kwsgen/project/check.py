@@ -202,7 +202,8 @@ def _report_skips(report, session, skipped_by, labels, min_length, max_overlap, 
     if unlabelled:
         report.warn(
             "recording.no-segments",
-            f"{_plural(len(unlabelled), 'recording')} with a keyword in metadata.csv have no segments in "
+            f"{_plural(len(unlabelled), 'recording')} with a keyword in metadata.csv "
+            f"{'has' if len(unlabelled) == 1 else 'have'} no segments in "
             f"session {session.name!r}, so training does not use them: {_examples(unlabelled)} "
             f"(kwsgen label auto -s {session.name!r} labels them)",
         )

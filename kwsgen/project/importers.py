@@ -142,8 +142,8 @@ def plan_recording(project: Project, source: Path, dest: str, resample: bool, mo
         dest = _converted_name(dest)
         info = AudioInfo(16000, 1, _converted_frames(info), "PCM_16", "FLAC")
     rec = PlannedRecording(source, dest, info, convert)
-    if dest != original and _UNSAFE.search(original):
-        rec.metadata["original_name"] = original
+    if _UNSAFE.search(original):
+        rec.metadata["original_name"] = source.name
     return rec
 
 
