@@ -95,7 +95,8 @@ def train(
 def _print_summary(summary: dict) -> None:
     from rich.table import Table
 
-    table = Table(title="accuracy (UNK on Unknown counts as correct)")
+    # Not the log's per-epoch "validate top-1" (balanced classes, no threshold): here the threshold applies.
+    table = Table(title="accuracy with the UNK threshold (UNK on Unknown counts as correct)")
     for col in ("Set", "inputs", "float", "int8"):
         table.add_column(col, justify="right")
     for name, v in summary.items():

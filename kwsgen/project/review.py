@@ -30,7 +30,21 @@ def _colour(label: str, labels: list[str]) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def _figure(samples: np.ndarray, tracks: dict[str, list[Segment]], labels: list[str]) -> bytes:
+ROW_SECONDS = 12.0  # a longer recording is drawn in rows of this length, so words stay readable
+
+
+def _figures(samples: np.ndarray, tracks: dict[str, list[Segment]], labels: list[str]) -> list[bytes]:
+    """One picture per row of at most ROW_SECONDS."""
+    row = int(ROW_SECONDS * 16000)
+    out = []
+    for start in range(0, max(len(samples), 1), row):
+        end = min(start + row, len(samples))
+        clipped = {name: [s for s in segs if s.start < end and s.end > start] for name, segs in tracks.items()}
+        out.append(_figure(samples[start:end], clipped, labels, start))
+    return out
+
+
+def _figure(samples: np.ndarray, tracks: dict[str, list[Segment]], labels: list[str], offset: int = 0) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,6 +52,7 @@ def _figure(samples: np.ndarray, tracks: dict[str, list[Segment]], labels: list[
 
     seconds = len(samples) / 16000
     width = min(16.0, max(7.0, seconds * 1.2))
+    t0 = offset / 16000
     n = len(tracks)
     fig, axes = plt.subplots(
         2 + n,
@@ -46,13 +61,20 @@ def _figure(samples: np.ndarray, tracks: dict[str, list[Segment]], labels: list[
         sharex=True,
         gridspec_kw={"height_ratios": [1.2, 1.6] + [0.35] * n},
     )
-    t = np.arange(len(samples)) / 16000
+    t = t0 + np.arange(len(samples)) / 16000
     axes[0].plot(t, samples / 32768.0, linewidth=0.4, color="#333333")
     axes[0].set_ylim(-1, 1)
     axes[0].set_ylabel("wave")
     if len(samples) >= 512:
         axes[1].specgram(
-            samples.astype(np.float64), NFFT=512, Fs=16000, noverlap=352, cmap="magma", scale="dB", vmin=-20
+            samples.astype(np.float64),
+            NFFT=512,
+            Fs=16000,
+            noverlap=352,
+            cmap="magma",
+            scale="dB",
+            vmin=-20,
+            xextent=(t0, t0 + seconds),
         )
     axes[1].set_ylabel("Hz")
     for row, (name, segs) in enumerate(tracks.items(), start=2):
@@ -64,8 +86,9 @@ def _figure(samples: np.ndarray, tracks: dict[str, list[Segment]], labels: list[
             for target in (axes[0], axes[1]) if row == 2 else ():
                 target.axvspan(s.start / 16000, s.end / 16000, color=colour, alpha=0.15)
             ax.axvspan(s.start / 16000, s.end / 16000, color=colour, alpha=0.6)
-            ax.text((s.start + s.end) / 32000, 0.5, s.label, ha="center", va="center", fontsize=7, clip_on=True)
-    axes[-1].set_xlim(0, max(seconds, 1e-3))
+            middle = (max(s.start, offset) + min(s.end, offset + len(samples))) / 32000
+            ax.text(middle, 0.5, s.label, ha="center", va="center", fontsize=7, clip_on=True)
+    axes[-1].set_xlim(t0, t0 + max(seconds, 1e-3))
     axes[-1].set_xlabel("seconds")
     fig.tight_layout()
     buf = io.BytesIO()
@@ -110,7 +133,10 @@ def write_review(
         for file in chosen:
             samples = read_audio(project.recording_path(file))
             tracks = {name: sorted(s for s in segs if s.file == file) for name, segs in loaded.items()}
-            png = base64.b64encode(_figure(samples, tracks, project.labels)).decode()
+            images = "".join(
+                f"<img alt='{html.escape(file)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+                for png in _figures(samples, tracks, project.labels)
+            )
             meta = md.rows.get(file, {})
             info = ", ".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in meta.items() if k != "file" and v)
             rows = "".join(
@@ -121,7 +147,7 @@ def write_review(
             )
             parts.append(
                 f"<section><h2>{html.escape(file)}</h2><p class='k'>{len(samples) / 16000:.2f} s. {info}</p>"
-                f"<img alt='{html.escape(file)}' src='data:image/png;base64,{png}'>"
+                f"{images}"
                 f"<table><tr><th>session</th><th>label</th><th>start</th><th>end</th><th>time</th></tr>{rows}</table>"
                 "</section>"
             )

@@ -24,7 +24,12 @@ def curves_png(history: list[dict], t: TrainingSection, best_epoch: int, stopped
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
     ax.plot(epochs, [h["train_accuracy"] for h in history], marker=".", label="train (augmented)")
-    ax.plot(epochs, [h["validate_accuracy"] for h in history], marker=".", label="validate (balanced)")
+    ax.plot(
+        epochs,
+        [h["validate_accuracy"] for h in history],
+        marker=".",
+        label="validate top-1 (balanced, no UNK threshold)",
+    )
     ax.axhline(
         t.early_stopping_threshold,
         color="grey",

@@ -328,7 +328,7 @@ def fit(
                     best_loss, best_epoch, best_weights = val_loss, epoch, model.get_weights()
                 log(
                     f"epoch {epoch} ({phase}): train {history[-1]['train_accuracy']:.3f} on "
-                    f"{history[-1]['train_inputs']} inputs, validate {val:.3f} (loss {val_loss:.3f})"
+                    f"{history[-1]['train_inputs']} inputs, validate top-1 {val:.3f} (loss {val_loss:.3f})"
                     + (f", {good}/{t.early_stopping_patience} good" if good and t.early_stopping_patience else "")
                 )
                 bar.update(task, advance=1, description=f"training ({phase}): validate {val:.3f}")
@@ -352,7 +352,7 @@ def fit(
             for _ in range(mining_epochs):
                 epoch += 1
                 history.append({**train_epoch(model, data, aux, t, a, rng, negatives, phase, epoch), **found})
-                log(f"epoch {epoch} ({phase}): validate {history[-1]['validate_accuracy']:.3f}")
+                log(f"epoch {epoch} ({phase}): validate top-1 {history[-1]['validate_accuracy']:.3f}")
                 bar.update(
                     task, advance=1, description=f"training ({phase}): validate {history[-1]['validate_accuracy']:.3f}"
                 )
