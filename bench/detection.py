@@ -49,7 +49,7 @@ alarms per hour, miss rate, false alarms by source and by confusion (word ->
 keyword), repeats, latency, and a DET curve (miss rate against false alarms
 per hour as one threshold for every keyword moves).
 
-Usage: python bench/detection.py [--projects example,user,user-widened,user-plain] [--seed 1]
+Usage: python bench/detection.py [--projects example,user,user-widened,user-plain] [--seed 1] [--base kws25k|FOLDER]
 """
 
 from __future__ import annotations
@@ -333,7 +333,7 @@ def fold_run(spec, streams: dict, fold: int) -> FoldRun:
     )
 
 
-def run_project(name: str, make, streams: dict, seed: int) -> dict:
+def run_project(name: str, make, streams: dict, seed: int, base: str | None = None) -> dict:
     """make(fold) -> the project whose model is measured on `fold`'s streams (None: one project for all)."""
     projects, trained = [], []
     for fold in range(FOLDS):
@@ -342,7 +342,7 @@ def run_project(name: str, make, streams: dict, seed: int) -> dict:
             project = projects[0]
         else:
             started = time.time()
-            result = train_project(project, force=True, progress=False, log=lambda *_: None, seed=seed)
+            result = train_project(project, force=True, progress=False, log=lambda *_: None, seed=seed, base=base)
             trained.append(
                 {
                     "train_seconds": round(time.time() - started, 1),
@@ -405,6 +405,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--projects", default="example,user,user-widened,user-plain")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--base", default=None, help="base model for every project (default: kwsgen.toml's)")
     parser.add_argument("--plot", type=Path, default=REPO / "build" / "bench" / "detection_det.png")
     args = parser.parse_args()
     if not (DATA / "speech_commands_v2").is_dir() or not (DATA / "sentences").is_dir():
@@ -436,7 +437,7 @@ def main() -> None:
         }
         for name in args.projects.split(","):
             print(f"{name}: training", file=sys.stderr)
-            results[name] = run_project(name, makers[name], streams, args.seed)
+            results[name] = run_project(name, makers[name], streams, args.seed, args.base)
     plot(results, args.plot)
     out = {
         "benchmark": "detection on unheard speakers and sentences",

@@ -381,3 +381,51 @@ def test_the_feature_cache_is_skipped_when_it_cannot_be_written(tmp_path, clips,
     feats = cache.mfcc(segments[:2], progress=False)
     assert len(feats) == 2 and not cache.writable
     assert not (root / "cache").exists()
+
+
+MODEL_WRITER = """
+import sys
+from kwsgen.fsutil import GeneratedFolder
+root, version = sys.argv[1], sys.argv[2]
+out = GeneratedFolder(f"{root}/models/model", force=True, project_root=root)
+for name in ("model.tflite", "model.json", "metrics.json", "report.html"):
+    out.write_text(name, f"{name} {version}\\n")
+if version == "1":
+    out.write_text("old_only.txt", "stale after version 2\\n")
+out.finish()
+"""
+
+
+def test_a_model_folder_is_replaced_all_at_once(tmp_path):
+    """What kwsgen train and test do with models/NAME: killed at any write, the folder is all old or all new."""
+    script = tmp_path / "writer.py"
+    script.write_text(MODEL_WRITER)
+
+    def write_model(root: Path, version: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(script), str(root), version],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            timeout=60,
+        )
+
+    reference = fresh(tmp_path, "reference")
+    assert write_model(reference, "1").returncode == 0
+    before = state(reference)
+    assert write_model(reference, "2").returncode == 0
+    after = state(reference)
+    assert "models/model/old_only.txt" in before and "models/model/old_only.txt" not in after
+    outcomes = []
+    for n in range(1, 100):
+        root = fresh(tmp_path, f"k{n}")
+        assert write_model(root, "1").returncode == 0
+        r = write_model(root, "2", {"KWSGEN_FAULT_WRITES": str(n), "KWSGEN_FAULT_KIND": "SIGKILL"})
+        if r.returncode == 0:
+            break
+        assert r.returncode == -signal.SIGKILL
+        Project.open(root)  # the next command finishes or drops the change
+        assert state(root) in (before, after), f"SIGKILL at write {n}"
+        outcomes.append(state(root) == after)
+        shutil.rmtree(root)
+    assert n > 10 and outcomes[0] is False and outcomes[-1] is True

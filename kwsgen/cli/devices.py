@@ -148,7 +148,7 @@ def record_cmd(
             serial_port = opener()
         except Exception as exc:
             raise KwsgenError(f"cannot open {port}: {exc}") from None
-        from ..project.features import progress_bar
+        from ..progress import progress_bar
 
         total = int(seconds * rate)
         try:

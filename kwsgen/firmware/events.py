@@ -202,8 +202,8 @@ def evaluate_files(
     from ..audio import read_audio
     from ..errors import KwsgenError
     from ..fsutil import atomic_write_text
+    from ..progress import progress_bar
     from ..project.exporters import export_audacity
-    from ..project.features import progress_bar
     from ..project.project import TRAINING_SESSION
     from ..project.store import check_session_name
     from .engines import run_engine

@@ -69,7 +69,7 @@ def _compare(name: str, runs: dict[str, list[str]], report: VerifyReport) -> Non
 def verify_engines(
     project: Project, spec: FirmwareSpec, progress: bool = True, limit: int | None = None
 ) -> VerifyReport:
-    from ..project.features import progress_bar
+    from ..progress import progress_bar
 
     files = test_recordings(project)[:limit]
     if not files:

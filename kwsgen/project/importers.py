@@ -20,8 +20,9 @@ import numpy as np
 
 from ..audio import AudioInfo, checked_info, read_audio, write_wav
 from ..errors import KwsgenError
+from ..progress import progress_bar
 from .autolabel import centred_segment, find_utterances, label_keyword_recording, label_noise_recording
-from .features import progress_bar, sha256_file
+from .features import sha256_file
 from .project import AUDIO_SUFFIXES, TRAINING_SESSION, Project
 from .settings import SETS, UNKNOWN
 from .store import (

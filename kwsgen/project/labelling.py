@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..audio import read_audio
 from ..errors import KwsgenError
+from ..progress import progress_bar
 from .autolabel import label_keyword_recording, label_noise_recording
-from .features import progress_bar
 from .project import Project
 from .settings import UNKNOWN
 from .transaction import project_lock

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..audio import read_audio
 from ..fsutil import atomic_write_text
-from .features import progress_bar
+from ..progress import progress_bar
 from .project import Project
 from .store import Segment
 

@@ -27,7 +27,7 @@ import soundfile as sf
 from ..errors import KwsgenError
 from ..frontend import FrontendConfig, MinMax, mfcc_batch
 from ..fsutil import atomic_write_text
-from ..project.features import progress_bar
+from ..progress import progress_bar
 from .augment import AudioAugment, augment_clip, augment_features, speed_variants, to_int16
 from .basemodel import BaseModel, save_base
 from .negatives import kept_out_of_pretraining

@@ -26,8 +26,8 @@ import numpy as np
 from .. import __version__
 from ..errors import KwsgenError
 from ..fsutil import GeneratedFolder
+from ..progress import progress_bar
 from ..project import UNKNOWN, Project
-from ..project.features import progress_bar
 from ..project.settings import AugmentationSection, TrainingSection
 from .augment import augment_features
 from .auxiliary import auxiliary_features

@@ -25,7 +25,7 @@ static int32_t next_i32(void)
     return (int32_t)next_u32();
 }
 
-/* round(a * b / 2^31), ties away from zero, from the exact 64-bit product. */
+/* round(a * b / 2^31), halves rounded up (-0.5 gives 0), from the exact 64-bit product. */
 static int32_t srdhm_definition(int32_t a, int32_t b)
 {
     const int64_t ab = (int64_t)a * b;

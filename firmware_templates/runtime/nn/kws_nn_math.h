@@ -13,7 +13,7 @@
 #include "../kws_dsp.h"
 #include "../kws_fixed.h"
 
-/* (a * b) / 2^31, rounded to nearest (ties away from zero), saturating INT32_MIN^2. */
+/* (a * b) / 2^31, rounded to nearest with halves rounded up (gemmlowp's nudge: -0.5 gives 0), saturating INT32_MIN^2. */
 KWS_INLINE int32_t kws_srdhm(int32_t a, int32_t b)
 {
     int64_t ab;
