@@ -429,3 +429,38 @@ def test_a_model_folder_is_replaced_all_at_once(tmp_path):
         outcomes.append(state(root) == after)
         shutil.rmtree(root)
     assert n > 10 and outcomes[0] is False and outcomes[-1] is True
+
+
+def test_boards_fit_80_columns():
+    r = run(["boards"], env={"COLUMNS": "80"})
+    assert r.returncode == 0
+    table = [line for line in r.stdout.splitlines() if line.startswith("│")]
+    assert all(len(line) <= 80 for line in table)
+    for name in ("esp32s3", "host", "nano33", "qemu", "quickfeather"):
+        assert any(line.startswith(f"│ {name} ") for line in table), name
+    assert "pdm_gain=20 (0..80)" in r.stdout
+
+
+def test_review_draws_a_long_recording_in_rows(tmp_path):
+    from kwsgen.project.review import ROW_SECONDS, write_review
+
+    root = fresh(tmp_path)
+    rng = np.random.default_rng(5)
+    write(tmp_path / "src" / "long.wav", np.concatenate([clip(rng) for _ in range(30)]))
+    assert (
+        run(["import", "audio", str(tmp_path / "src" / "long.wav"), "-p", str(root), "--label", "yes"]).returncode == 0
+    )
+    out, shown, _ = write_review(Project.open(root), ["Training Session"], tmp_path / "r.html", progress=False)
+    assert shown == 1
+    assert out.read_text().count("<img ") == int(np.ceil(30 / ROW_SECONDS))
+
+
+def test_progress_without_a_terminal_is_a_plain_line(capsys):
+    from kwsgen.progress import LineProgress, progress_bar
+
+    assert isinstance(progress_bar(True), LineProgress)  # pytest's stderr is not a terminal
+    with LineProgress(every=0) as bar:
+        task = bar.add_task("features", total=10)
+        bar.advance(task, 4)
+        bar.update(task, completed=10, description="features done")
+    assert capsys.readouterr().err.splitlines() == ["features: 4 of 10", "features done: 10 of 10"]
