@@ -288,7 +288,7 @@ def test_port_auto_finds_known_boards_by_usb_id():
         find_board_port(boards, [port("/dev/ttyS0", None, None), port("/dev/ttyACM0", 0x2341, 0x805A)])[0]
         == "/dev/ttyACM0"
     )
-    assert "XIAO" in find_board_port(boards, [port("/dev/ttyACM1", 0x2886, 0x0056)])[1]
+    assert "XIAO" in find_board_port(boards, [port("/dev/ttyACM1", 0x2886, 0x0056)])[1].title
     assert find_board_port(boards, [port("/dev/ttyACM1", 0x303A, 0x1001)])[0] == "/dev/ttyACM1"
     with pytest.raises(KwsgenError, match="no known board.*2341:805a.*give --port"):
         find_board_port(boards, [port("/dev/ttyUSB0", 0x0403, 0x6001)])

@@ -353,35 +353,55 @@ def test_host_firmware_builds_under_sanitizers(spec):
 
 
 def fake_qorc_sdk(root):
-    """The parts of qorc-sdk's qf_ssi_ai_app that kwsgen's QuickFeather Makefile relies on: its folder
-    layout, Fw_global_config.h's FEATURE_USBSERIAL line, the UART API's declaration, the Knowledge
-    Pack hook's caller. Its 'build' compiles every app source with the SDK's CPU flags and -Werror."""
+    """The parts of qorc-sdk's qf_ssi_ai_app (d61d0641) that kwsgen's QuickFeather Makefile relies on: its
+    folder layout, Fw_global_config.h's FEATURE_USBSERIAL line, the UART API's declaration, the Knowledge
+    Pack hook's caller, and three habits of the SDK's make: config.mk derives APP_DIR by removing every
+    "/GCC_Project" from the folder's path, Makefile_generated compiles
+    $(PROJ_ROOT)/qf_apps/$(PROJ_NAME)/knowledgepack/src/sml_recognition_run.c, and that Knowledge Pack
+    source defines sml_recognition_run_batch/_single. Its 'build' compiles every source with the SDK's
+    CPU flags and -Werror, then links them (relocatably), so a duplicate definition fails as it does."""
     app = root / "qf_apps" / "qf_ssi_ai_app"
-    for folder in ("GCC_Project", "src", "inc", "sensor_audio/inc"):
+    for folder in ("GCC_Project", "src", "inc", "sensor_audio/inc", "knowledgepack/src", "knowledgepack/inc"):
         (app / folder).mkdir(parents=True)
     (app / "GCC_Project" / "config.mk").write_text("# qorc-sdk configuration\n")
     flags = " ".join(get_board("quickfeather").cpu_flags)
     (app / "GCC_Project" / "Makefile").write_text(
-        "APP := $(abspath ..)\n"
+        "PROJ_DIR := $(shell pwd)\n"
+        "APP_DIR = $(subst /GCC_Project,,$(PROJ_DIR))\n"
+        "PROJ_NAME = $(lastword $(subst /, ,$(APP_DIR)))\n"
+        "GENERATED_DIR = $(PROJ_ROOT)/qf_apps/$(PROJ_NAME)/knowledgepack/src\n"
         "all:\n"
         '\ttest -n "$(PROJ_ROOT)"\n'
         "\tmkdir -p output/bin\n"
-        f"\tfor f in $(APP)/src/*.c; do arm-none-eabi-gcc -std=c99 {flags} -Os -Wall -Wextra -Werror "
-        "-I$(APP)/inc -I$(APP)/sensor_audio/inc -c $$f -o output/$$(basename $$f).o || exit 1; done\n"
-        "\tcat output/*.o > output/bin/$(notdir $(APP)).bin\n"
+        f"\tfor f in $(APP_DIR)/src/*.c $(GENERATED_DIR)/sml_recognition_run.c; do arm-none-eabi-gcc -std=c99 {flags} "
+        "-Os -Wall -Wextra -Werror -I$(APP_DIR)/inc -I$(APP_DIR)/sensor_audio/inc -c $$f "
+        "-o output/$$(basename $$f).o || exit 1; done\n"
+        f"\tarm-none-eabi-gcc {flags} -r -nostdlib output/*.o -o output/app.o\n"
+        "\tcat output/app.o > output/bin/$(PROJ_NAME).bin\n"
+    )
+    (app / "knowledgepack" / "src" / "sml_recognition_run.c").write_text(
+        "#include <stdint.h>\n"
+        "int sml_recognition_run_batch(signed short *d, int n, uint8_t ch, uint32_t id);\n"
+        "int sml_recognition_run_single(signed short *d, uint32_t id);\n"
+        "int sml_recognition_run_batch(signed short *d, int n, uint8_t ch, uint32_t id)\n"
+        "{ (void)d; (void)n; (void)ch; (void)id; return 0; }\n"
+        "int sml_recognition_run_single(signed short *d, uint32_t id) { (void)d; (void)id; return 0; }\n"
     )
     (app / "inc" / "Fw_global_config.h").write_text(
         "#include <stdint.h>\n#define FEATURE_USBSERIAL   0       // USBSERIAL port is present\n"
+        "#define DEBUG_UART  (UART_ID_USBSERIAL)  // Set the output of debug messages\n"
     )
     (app / "inc" / "eoss3_hal_uart.h").write_text(
         "#include <stddef.h>\n#include <stdint.h>\n#define UART_ID_HW 1\n#define UART_ID_USBSERIAL 6\n"
         "void uart_tx_raw_buf(int uartid, const uint8_t *data, size_t len);\n"
+        "extern int uart_tx_get_fifo_space_available(int uartid);\n"
     )
     (app / "src" / "main.c").write_text(
         '#include "Fw_global_config.h"\n#include "eoss3_hal_uart.h"\n#include "app_config.h"\n#include "sensor_audio_config_user.h"\n'
         "#if SENSOR_AUDIO_RECOG_ENABLED != 1 || SENSOR_AUDIO_LIVESTREAM_ENABLED != 0\n#error not recognition\n#endif\n"
         "int sml_recognition_run_batch(signed short *d, int n, uint8_t ch, uint32_t id);\n"
         "void uart_tx_raw_buf(int uartid, const uint8_t *data, size_t len) { (void)uartid; (void)data; (void)len; }\n"
+        "int uart_tx_get_fifo_space_available(int uartid) { return uartid; }\n"
         "int main(void) { static signed short a[256]; return sml_recognition_run_batch(a, 256, 1, 0x4155444F); }\n"
     )
     (app / "src" / "sml_output.c").write_text("#error the Knowledge Pack's output must be replaced\n")
@@ -402,7 +422,11 @@ def test_quickfeather_app_stages_on_the_sdk_and_its_glue_compiles_with_the_sdk_f
     stage = gcc / "output" / "stage" / "qf_kwsgen"
     assert (gcc / "output" / "bin" / "qf_kwsgen.bin").stat().st_size > 10_000
     assert not (stage / "src" / "sml_output.c").exists() and (stage / "src" / "kws_pipeline.c").exists()
-    assert "#define FEATURE_USBSERIAL   1" in (stage / "inc" / "Fw_global_config.h").read_text()
+    config = (stage / "inc" / "Fw_global_config.h").read_text()
+    assert "#define FEATURE_USBSERIAL   1" in config
+    assert "#define DEBUG_UART  (UART_ID_HW)" in config  # the SDK's chatter stays off the JSON port
+    assert "uart_tx_get_fifo_space_available" in (stage / "src" / "kws_qf_glue.c").read_text()
+    assert "#define CONST_FREQ (1)" in (stage / "inc" / "app_config.h").read_text()
     assert "UART_ID_USBSERIAL" in (stage / "inc" / "kws_qf_config.h").read_text()
     render_board(spec, get_board("quickfeather"), out, project.root, {})  # its build output is not a user change
     hw = tmp_path / "qf_hw"

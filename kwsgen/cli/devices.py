@@ -23,16 +23,24 @@ def _labels(project_dir: Path | None, model: str | None) -> list[str] | None:
     return load_spec(Project.open(folder), model).labels
 
 
-def _open_port(port: str, baud: int):
-    """A serial port by path or pyserial URL (loop://, socket://); 'auto' finds a known board."""
+def _open_port(port: str, baud: int | None, board_name: str | None = None):
+    """A serial port by path or pyserial URL (loop://, socket://); 'auto' finds a known board.
+
+    The speed is --baud if given, else the board's (named by --board, or found by --port auto): a
+    QuickFeather's hardware UART runs at the SDK's 460800, for example. USB serial ports ignore it.
+    """
     import serial
 
+    from ..boards import get_board, load_boards
+
+    board = get_board(board_name) if board_name else None
     if port == "auto":
-        from ..boards import load_boards
         from ..devices.monitor import find_board_port
 
-        port, title = find_board_port(load_boards().values())
-        console.print(f"found {title} on {port}")
+        port, board = find_board_port(load_boards().values())
+        console.print(f"found {board.title} on {port}")
+    if baud is None:
+        baud = int(board.options.get("baud", 115200)) if board else 115200  # type: ignore[arg-type]
 
     def opener():
         return serial.serial_for_url(port, baudrate=baud, timeout=0.1)
@@ -43,7 +51,10 @@ def _open_port(port: str, baud: int):
 @app.command("monitor")
 def monitor_cmd(
     port: str = typer.Option(..., "--port", help="Serial port (or 'auto': a known board by its USB ID)."),
-    baud: int = typer.Option(115200, "--baud", help="Serial speed (USB serial ports ignore it)."),
+    baud: int = typer.Option(
+        None, "--baud", help="Serial speed (default: the board's, else 115200; USB serial ports ignore it)."
+    ),
+    board: str = typer.Option(None, "--board", help="The board on the port (its serial speed is the default)."),
     project_dir: Path = typer.Option(
         None, "--project", "-p", help="Project whose model names the classes (default: here, if it is a project)."
     ),
@@ -63,7 +74,7 @@ def monitor_cmd(
 
     labels = _labels(project_dir, model)
     labeler = Labeler(labels)
-    port, opener = _open_port(port, baud)
+    port, opener = _open_port(port, baud, board)
     event_log = EventLog(log) if log else None
     end = time.monotonic() + seconds if seconds is not None else None
     counts = {"classifications": 0, "log lines": 0}

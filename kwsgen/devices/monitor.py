@@ -156,8 +156,8 @@ class EventLog:
         self.file.close()
 
 
-def find_board_port(boards, ports=None) -> tuple[str, str]:
-    """--port auto: the first serial port whose USB VID:PID belongs to a known board; (device, board title)."""
+def find_board_port(boards, ports=None):
+    """--port auto: the first serial port whose USB VID:PID belongs to a known board; (device, board)."""
     if ports is None:
         from serial.tools import list_ports
 
@@ -170,7 +170,7 @@ def find_board_port(boards, ports=None) -> tuple[str, str]:
         uid = f"{p.vid:04x}:{p.pid:04x}"
         seen.append(f"{p.device} ({uid})")
         if uid in known:
-            return p.device, known[uid].title
+            return p.device, known[uid]
     listed = ", ".join(seen) or "no USB serial ports"
     ids = ", ".join(sorted(known))
     raise KwsgenError(f"no known board is plugged in (looked for USB IDs {ids}; found {listed}); give --port PORT")

@@ -85,12 +85,21 @@ LAYOUTS = {
         "This is a qorc-sdk application built on the SDK's own `qf_ssi_ai_app`: the SDK's audio HAL\n"
         "(`HAL_Audio_*`, DMA, datablock processor) delivers 16 kHz PDM blocks to\n"
         "`sml_recognition_run_batch()`, the hook SensiML Knowledge Packs implement, and kwsgen's\n"
-        "pipeline takes the Knowledge Pack's place. It needs a qorc-sdk checkout and the GNU Arm\n"
-        "toolchain (see the qorc-sdk README).\n\n"
+        "pipeline takes the Knowledge Pack's place. It needs a qorc-sdk checkout with its submodules\n"
+        "(`git clone --recursive https://github.com/QuickLogic-Corp/qorc-sdk`: the build includes\n"
+        "`s3-gateware/gateware.h`) and the GNU Arm toolchain with its C++ library, which the SDK's\n"
+        "link uses (on Debian or Ubuntu: `apt install gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib`).\n"
+        "kwsgen checked this against qorc-sdk d61d0641 with Debian's GCC 12.2.\n\n"
         "```sh\ncd GCC_Project\nmake QORC_SDK_PATH=$HOME/qorc-sdk    # or put this folder at qorc-sdk/qf_apps/<name>/\n"
         "qfprog --port /dev/ttyACM0 --m4app output/bin/{app_name}.bin --mode m4   # or: make flash PORT=...\n"
-        "```\n\nPress the reset button after flashing; the JSON lines appear on the USB serial port\n"
-        "(`kwsgen monitor --port /dev/ttyACM0`).",
+        "```\n\n`make` ends with `built .../output/bin/{app_name}.bin`. Press the reset button after\n"
+        "flashing; the JSON lines appear on the USB serial port (`kwsgen monitor --port /dev/ttyACM0`;\n"
+        "say a keyword and its line appears). The M4 runs at a constant 72 MHz. The SDK's banner and\n"
+        "debug messages go to the other port: the S3's UART pins (460800 baud) with `uart=usbserial`,\n"
+        "the USB port with `uart=hw`, where the JSON lines go to the UART pins at 460800 baud\n"
+        "(`kwsgen monitor --board quickfeather --port /dev/ttyUSB0` with a USB-UART adapter). When the\n"
+        "host is not reading the USB port, lines are dropped rather than stalling recognition, and a\n"
+        "`# kwsgen: N lines dropped` line says so when the host reads again.",
         ("GCC_Project/output",),
     ),
 }
