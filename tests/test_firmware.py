@@ -494,3 +494,111 @@ def test_scores_round_halves_up_at_the_tie_values():
     assert (_score(160, 1), _score(224, 1)) == (63, 88)
     assert (_score(3 * 160, 3), _score(3 * 224, 3)) == (63, 88)
     assert (_score(159, 1), _score(161, 1), _score(255, 1), _score(0, 1)) == (62, 63, 100, 0)
+
+
+ESP_IDF_STUBS = {
+    # Declarations as ESP-IDF 5.5.3 has them (checked against its headers), enough to compile the glue.
+    "esp_err.h": "typedef int esp_err_t;\n#define ESP_ERROR_CHECK(x) ((void)(x))\n",
+    "freertos/FreeRTOS.h": "#include <stdint.h>\n#include <stddef.h>\ntypedef uint32_t TickType_t;\n"
+    "typedef long BaseType_t;\ntypedef unsigned long UBaseType_t;\n#define portMAX_DELAY ((TickType_t)0xffffffffUL)\n"
+    "#define configMAX_PRIORITIES 25\n#define configASSERT(x) ((void)(x))\n",
+    "freertos/task.h": "typedef void (*TaskFunction_t)(void *);\ntypedef void *TaskHandle_t;\n"
+    "BaseType_t xTaskCreate(TaskFunction_t f, const char *name, uint32_t stack, void *arg, UBaseType_t prio, "
+    "TaskHandle_t *out);\n",
+    "freertos/stream_buffer.h": "typedef struct StreamBufferDef_t *StreamBufferHandle_t;\n"
+    "StreamBufferHandle_t xStreamBufferCreate(size_t size, size_t trigger);\n"
+    "size_t xStreamBufferSend(StreamBufferHandle_t b, const void *data, size_t n, TickType_t wait);\n"
+    "size_t xStreamBufferReceive(StreamBufferHandle_t b, void *data, size_t n, TickType_t wait);\n",
+    "driver/usb_serial_jtag.h": "typedef struct { uint32_t tx_buffer_size; uint32_t rx_buffer_size; } "
+    "usb_serial_jtag_driver_config_t;\n#define USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT() "
+    "(usb_serial_jtag_driver_config_t){ .tx_buffer_size = 256, .rx_buffer_size = 256 }\n"
+    "esp_err_t usb_serial_jtag_driver_install(usb_serial_jtag_driver_config_t *c);\n"
+    "int usb_serial_jtag_write_bytes(const void *src, size_t size, TickType_t ticks_to_wait);\n"
+    "int usb_serial_jtag_read_bytes(void *buf, uint32_t length, TickType_t ticks_to_wait);\n",
+    "driver/i2s_common.h": "typedef struct i2s_channel_obj_t *i2s_chan_handle_t;\ntypedef int gpio_num_t;\n"
+    "typedef struct { int id, role; } i2s_chan_config_t;\n#define I2S_NUM_0 0\n#define I2S_ROLE_MASTER 0\n"
+    "#define I2S_GPIO_UNUSED (-1)\n#define I2S_CHANNEL_DEFAULT_CONFIG(i, r) { .id = (i), .role = (r) }\n"
+    "esp_err_t i2s_new_channel(const i2s_chan_config_t *c, i2s_chan_handle_t *tx, i2s_chan_handle_t *rx);\n"
+    "esp_err_t i2s_channel_enable(i2s_chan_handle_t h);\n"
+    "esp_err_t i2s_channel_read(i2s_chan_handle_t h, void *dest, size_t size, size_t *read, uint32_t timeout);\n"
+    "#define I2S_DATA_BIT_WIDTH_16BIT 16\n#define I2S_DATA_BIT_WIDTH_32BIT 32\n#define I2S_SLOT_MODE_MONO 1\n",
+    "driver/i2s_pdm.h": '#include "driver/i2s_common.h"\ntypedef struct { uint32_t rate; } i2s_pdm_rx_clk_config_t;\n'
+    "typedef struct { int bits, mode; } i2s_pdm_rx_slot_config_t;\ntypedef struct { gpio_num_t clk, din; } "
+    "i2s_pdm_rx_gpio_config_t;\ntypedef struct { i2s_pdm_rx_clk_config_t clk_cfg; i2s_pdm_rx_slot_config_t "
+    "slot_cfg; i2s_pdm_rx_gpio_config_t gpio_cfg; } i2s_pdm_rx_config_t;\n"
+    "#define I2S_PDM_RX_CLK_DEFAULT_CONFIG(r) { .rate = (r) }\n"
+    "#define I2S_PDM_RX_SLOT_DEFAULT_CONFIG(b, m) { .bits = (b), .mode = (m) }\n"
+    "esp_err_t i2s_channel_init_pdm_rx_mode(i2s_chan_handle_t h, const i2s_pdm_rx_config_t *c);\n",
+    "driver/i2s_std.h": '#include "driver/i2s_common.h"\ntypedef struct { uint32_t rate; } i2s_std_clk_config_t;\n'
+    "typedef struct { int bits, mode; } i2s_std_slot_config_t;\ntypedef struct { gpio_num_t mclk, bclk, ws, dout, "
+    "din; } i2s_std_gpio_config_t;\ntypedef struct { i2s_std_clk_config_t clk_cfg; i2s_std_slot_config_t "
+    "slot_cfg; i2s_std_gpio_config_t gpio_cfg; } i2s_std_config_t;\n"
+    "#define I2S_STD_CLK_DEFAULT_CONFIG(r) { .rate = (r) }\n"
+    "#define I2S_STD_PHILIPS_SLOT_DEFAULT_CONFIG(b, m) { .bits = (b), .mode = (m) }\n"
+    "esp_err_t i2s_channel_init_std_mode(i2s_chan_handle_t h, const i2s_std_config_t *c);\n",
+}
+
+
+@pytest.mark.parametrize(("mic", "capture"), [("pdm", False), ("i2s", False), ("pdm", True)])
+def test_the_esp32s3_glue_compiles_against_the_esp_idf_declarations(project, spec, tmp_path, mic, capture):
+    out = tmp_path / "esp"
+    render_board(spec, get_board("esp32s3"), out, project.root, {"mic": mic}, capture=capture, audio_buffer=3072)
+    stubs = tmp_path / "stubs"
+    for name, text in ESP_IDF_STUBS.items():
+        (stubs / name).parent.mkdir(parents=True, exist_ok=True)
+        deps = (
+            ""
+            if name in ("esp_err.h", "freertos/FreeRTOS.h")
+            else '#include "esp_err.h"\n#include "freertos/FreeRTOS.h"\n'
+        )
+        (stubs / name).write_text("#pragma once\n#include <stddef.h>\n#include <stdint.h>\n" + deps + text)
+    main = (out / "src" / "main.c").read_text()
+    if not capture:
+        assert "#define RING_SAMPLES 3072" in main and "audio lost" in main and "xStreamBufferSend" in main
+    assert "CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ_240=y" in (out / "sdkconfig.defaults").read_text()
+    got = subprocess.run(
+        [
+            "gcc",
+            "-std=c99",
+            "-fsyntax-only",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{stubs}",
+            f"-I{out / 'src' / 'kws'}",
+            str(out / "src" / "main.c"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert got.returncode == 0, got.stderr
+
+
+def test_the_real_time_budget_refuses_what_cannot_keep_up(project, spec, tmp_path):
+    from kwsgen.firmware.realtime import Counts, budget, measured_counts, refuse_if_too_slow
+
+    counts = measured_counts(spec, tmp_path / "cache")
+    assert counts.measured and 20_000 < counts.per_hop < 60_000 and counts.per_inference > 100_000
+    assert measured_counts(spec, tmp_path / "cache") == counts  # cached by content
+    assert budget(spec, get_board("host"), counts) is None and budget(spec, get_board("qemu"), counts) is None
+    kws25k = Counts(35_656, 5_947_110, True)  # the example project's model, measured
+    nano = get_board("nano33")
+    filtered = budget(
+        dataclasses.replace(spec, energy_filter=dataclasses.replace(spec.energy_filter, delay=25)), nano, kws25k
+    )
+    # 121 ms per inference at 64 MHz x 1.3; filter mode infers once per 26 hops (520 ms) at worst
+    assert abs(filtered.inference_ms - 5_947_110 * 1.3 / 64e3) < 0.01 and filtered.fits
+    assert abs(filtered.load - (35_656 * 1.3 / 64e6 + 5_947_110 * 1.3 / 64e6 / 26) / 0.02) < 1e-9
+    assert filtered.buffer_samples % 512 == 0 and filtered.buffer_samples >= 121 * 16 + 480 + 320
+    fast = continuous(spec, every=4)
+    too_slow = budget(fast, nano, kws25k)
+    assert too_slow.load > 1.5 and not too_slow.fits
+    with pytest.raises(
+        KwsgenError,
+        match=r"continuous mode cannot keep up on Arduino Nano 33 BLE Sense: worst-case "
+        r"CPU load 155% .* What would fit: \[device\] every = 8 or more; \[device\] mode = \"filter\"",
+    ):
+        refuse_if_too_slow(too_slow, fast)
+    assert budget(continuous(spec, every=8), nano, kws25k).fits
+    esp = budget(fast, get_board("esp32s3"), kws25k)
+    assert esp.fits and esp.cycles_per_instruction == 1.6

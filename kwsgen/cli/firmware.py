@@ -42,24 +42,43 @@ def build_cmd(
     capture: bool = typer.Option(
         False, "--capture", help="Data-collection firmware instead: streams the microphone for kwsgen record."
     ),
+    allow_overload: bool = typer.Option(
+        False, "--allow-overload", help="Build even when the estimated CPU load says the board cannot keep up."
+    ),
 ) -> None:
     """Generate a complete firmware project for BOARD from the project's trained model.
 
     The project holds kwsgen's portable C core (front end, compiled int8
     model, pipeline) and the board's glue. Prints the flash and RAM the core
-    needs against the board's limits, and the command to run next.
+    needs against the board's limits, the worst-case CPU load of the device
+    mode and the audio buffer one inference needs (from instruction counts
+    measured on the Cortex-M4 build; a mode that cannot keep up is refused,
+    with the settings that would fit), and the command to run next.
     """
     from ..boards import get_board
     from ..firmware.build import render_board
     from ..firmware.footprint import firmware_footprint
+    from ..firmware.realtime import budget, measured_counts, refuse_if_too_slow
 
     target = get_board(board)
     project, spec = _spec(project_dir, model)
     fp = firmware_footprint(spec)
     if target.flash_kb:
         target.check_fits(f"model {spec.model_name!r} on {target.name}", fp.flash, fp.ram)
+    realtime = None if capture else budget(spec, target, measured_counts(spec, project.cache_dir))
+    if realtime is not None and not allow_overload:
+        refuse_if_too_slow(realtime, spec)
     out = out or project.root / "firmware" / (f"{target.name}-capture" if capture else target.name)
-    files = render_board(spec, target, out, project.root, _parse_options(option), force=force, capture=capture)
+    files = render_board(
+        spec,
+        target,
+        out,
+        project.root,
+        _parse_options(option),
+        force=force,
+        capture=capture,
+        audio_buffer=realtime.buffer_samples if realtime else None,
+    )
     console.print(f"wrote {len(files)} files to {out}")
     how = "measured for Cortex-M4 with arm-none-eabi-gcc -O2" if fp.measured else "estimated"
     limits = (
@@ -69,6 +88,8 @@ def build_cmd(
         else ""
     )
     console.print(f"kwsgen core: flash {fp.flash:,} bytes, RAM {fp.ram:,} bytes{limits} ({how})")
+    if realtime is not None:
+        console.print(realtime.text())
     if verify and not capture:
         _verify(project, spec)
     if capture:

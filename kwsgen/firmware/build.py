@@ -104,6 +104,8 @@ LAYOUTS = {
     ),
 }
 QF_APP_NAME = "qf_kwsgen"
+DEFAULT_RING_SAMPLES = 8192  # 0.5 s: capture firmware, and builds without a real-time budget
+MIN_RING_SAMPLES = 2048
 QEMU_SUPPORT = ("semihost.c", "semihost.h", "startup.c", "mps2_an386.ld")
 
 
@@ -138,10 +140,13 @@ def render_board(
     options: dict[str, str],
     force: bool = False,
     capture: bool = False,
+    audio_buffer: int | None = None,
 ) -> list[str]:
     """Write the board project into `out`; returns the files written (relative paths).
 
-    capture: data-collection firmware instead (kws_capture.h), for kwsgen record."""
+    capture: data-collection firmware instead (kws_capture.h), for kwsgen record.
+    audio_buffer: samples the glue's audio buffer holds (realtime.budget: what waits while one
+    inference runs); None keeps the boards' default."""
     if capture and board.name not in CAPTURE_BOARDS:
         hint = (
             "; the SDK's own qf_ssi_ai_app in data-collection mode streams audio to SensiML's tools"
@@ -179,6 +184,9 @@ def render_board(
         "capture": capture,
         "labels_json": json.dumps(spec.labels),
         "sample_rate": spec.frontend.sample_rate,
+        "ring_samples": max(audio_buffer or DEFAULT_RING_SAMPLES, MIN_RING_SAMPLES)
+        if not capture
+        else DEFAULT_RING_SAMPLES,
     }
     files: dict[str, str] = {f"{layout.core_dir}/{name}": text for name, text in spec.core.items()}
     for target, template in layout.files.items():
