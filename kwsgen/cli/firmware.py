@@ -62,7 +62,7 @@ def build_cmd(
 
     target = get_board(board)
     project, spec = _spec(project_dir, model)
-    fp = firmware_footprint(spec)
+    fp = firmware_footprint(spec, target.cpu_flags if target.arch == "arm" else ())
     if target.flash_kb:
         target.check_fits(f"model {spec.model_name!r} on {target.name}", fp.flash, fp.ram)
     realtime = None if capture else budget(spec, target, measured_counts(spec, project.cache_dir))
@@ -80,7 +80,8 @@ def build_cmd(
         audio_buffer=realtime.buffer_samples if realtime else None,
     )
     console.print(f"wrote {len(files)} files to {out}")
-    how = "measured for Cortex-M4 with arm-none-eabi-gcc -O2" if fp.measured else "estimated"
+    abi = next((f for f in target.cpu_flags if f.startswith("-mfloat-abi")), "") if target.arch == "arm" else ""
+    how = f"measured for Cortex-M4 with arm-none-eabi-gcc -O2 {abi}".rstrip() if fp.measured else "estimated"
     limits = (
         f" of {target.flash_bytes - target.reserved_flash_kb * 1024:,} / "
         f"{target.ram_bytes - target.reserved_ram_kb * 1024:,} available"

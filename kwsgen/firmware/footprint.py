@@ -32,9 +32,10 @@ class FirmwareFootprint:
     measured: bool
 
 
-def firmware_footprint(spec: FirmwareSpec) -> FirmwareFootprint:
+def firmware_footprint(spec: FirmwareSpec, cpu_flags: tuple[str, ...] = ()) -> FirmwareFootprint:
+    """cpu_flags: the board's (its float ABI: the Nano's Arduino core builds with softfp), else QEMU's M4F."""
     from ..codegen.footprint import measure_footprint
-    from ..hosttools.build import M4_CFLAGS, arm_gcc, m4_link_flags
+    from ..hosttools.build import M4_CFLAGS, M4_CPU_FLAGS, arm_gcc, m4_link_flags
     from ..hosttools.qemu import elf_sizes
     from ..hosttools.stack import worst_stack
     from .engines import core_dir
@@ -51,14 +52,15 @@ def firmware_footprint(spec: FirmwareSpec) -> FirmwareFootprint:
         (work / "state.c").write_text(STATE_SOURCE)
         sources = [*sorted(core.glob("*.c")), work / "state.c"]
         keep = ["kws_pipeline_init", "kws_pipeline_process", "kws_pipeline_format", "kws_footprint_state"]
+        cpu = tuple(cpu_flags) or M4_CPU_FLAGS
         cmd = [
             cc,
-            *M4_CFLAGS,
+            *_with_cpu(M4_CFLAGS, M4_CPU_FLAGS, cpu),
             "-DKWS_USE_DSP=1",
             "-fcallgraph-info=su",
             f"-I{core}",
             *map(str, sources),
-            *m4_link_flags(),
+            *_with_cpu(m4_link_flags(), M4_CPU_FLAGS, cpu),
             "-nostdlib",
             "-lc_nano",
             "-lgcc",
@@ -75,3 +77,9 @@ def firmware_footprint(spec: FirmwareSpec) -> FirmwareFootprint:
     return FirmwareFootprint(
         flash=sizes["text"] + sizes["data"], ram=sizes["data"] + sizes["bss"] + stack, stack=stack, measured=True
     )
+
+
+def _with_cpu(flags: tuple[str, ...], default_cpu: tuple[str, ...], cpu: tuple[str, ...]) -> list[str]:
+    """flags with the default CPU flags replaced by a board's."""
+    rest = [f for f in flags if f not in default_cpu]
+    return [*cpu, *rest]
