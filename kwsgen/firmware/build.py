@@ -53,7 +53,14 @@ LAYOUTS = {
         {"platformio.ini": "platformio.ini.j2", "src/main.cpp": "main.cpp.j2"},
         "`src/main.cpp` (PDM microphone into a ring buffer, JSON lines on Serial, the LED on keywords), "
         "`platformio.ini`",
-        "```sh\npio run -t upload      # or: kwsgen flash --board nano33\npio device monitor     # JSON lines\n```",
+        "PlatformIO installs the `nordicnrf52` platform and ArduinoCore-mbed (the `nano33ble` core,\n"
+        "which builds with the softfp float ABI, as kwsgen's size figures assume) on first use.\n\n"
+        "```sh\npio run -t upload      # or: kwsgen flash --board nano33\n"
+        "kwsgen monitor --port auto -p PROJECT   # or: pio device monitor\n```\n\n"
+        "`pio run` ends with `[SUCCESS]` and the flash and RAM it uses. After the upload, the port\n"
+        'shows one JSON line per classification (`{"ModelNumber":0,"Classification":1,"label":...}`)\n'
+        "when you say a keyword near the board, and the orange LED lights for half a second. A line\n"
+        '`{"error":"audio lost","samples":N}` means the processing fell behind the microphone.',
         (".pio", ".vscode"),
     ),
     "esp32s3": BoardLayout(
@@ -67,7 +74,15 @@ LAYOUTS = {
         },
         "`src/main.c` (I2S PDM or standard microphone, JSON lines on the USB serial port), `platformio.ini`, "
         "the ESP-IDF `CMakeLists.txt` files, `sdkconfig.defaults`",
-        "```sh\npio run -t upload      # or: kwsgen flash --board esp32s3\npio device monitor     # JSON lines\n```",
+        "`platformio.ini` pins PlatformIO's espressif32 6.13.0 (ESP-IDF 5.5.3), which kwsgen's glue was\n"
+        "checked against; PlatformIO installs it on first use. `sdkconfig.defaults` sets 240 MHz and puts\n"
+        "ESP-IDF's console on UART0 (GPIO43/44), so the USB port carries only kwsgen's lines.\n\n"
+        "```sh\npio run -t upload      # or: kwsgen flash --board esp32s3\n"
+        "kwsgen monitor --port auto -p PROJECT   # or: pio device monitor\n```\n\n"
+        "`pio run` ends with `[SUCCESS]`. After the upload (the chip's ROM prints a few boot lines on\n"
+        "the USB port at reset, shown dimmed as device log by the monitor), saying a keyword gives one\n"
+        'JSON line per classification. `{"error":"audio lost","samples":N}` means the processing\n'
+        "fell behind the microphone.",
         (".pio", ".vscode", "sdkconfig.esp32s3", "dependencies.lock", "managed_components"),
     ),
     "quickfeather": BoardLayout(
