@@ -13,10 +13,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KWSGEN_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def in_ci() -> bool:
+    """CI has the shared data and the tools: there a missing one is a failure, never a skip."""
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "speech_commands_v2").is_dir():
-        pytest.skip(f"real speech data not found at {SHARED_DATA} (set KWSGEN_SHARED_DATA to its folder)")
+        why = f"real speech data not found at {SHARED_DATA} (set KWSGEN_SHARED_DATA to its folder)"
+        if in_ci():
+            pytest.fail(f"{why}; CI=true, where it must be there")
+        pytest.skip(why)
     return SHARED_DATA
 
 

@@ -105,7 +105,7 @@ def _print_summary(summary: dict) -> None:
 
 
 @app.command("test")
-def test_model(
+def test_cmd(
     project_dir: Path = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here)."),
     model: str = typer.Option(None, "--model", "-m", help="Model name (default: [training] model in kwsgen.toml)."),
 ) -> None:
@@ -119,9 +119,9 @@ def test_model(
     and test_metrics.json beside the model.
     """
     from ..project import Project
-    from ..train.transfer import test_project
+    from ..train.transfer import evaluate_test_set
 
-    result = test_project(Project.open(project_dir), model)
+    result = evaluate_test_set(Project.open(project_dir), model)
     console.print(result["text"])
     float_part = f", float {100 * result['float_accuracy']:.1f}%" if result["float_accuracy"] is not None else ""
     console.print(f"Test: int8 {100 * result['int8_accuracy']:.1f}%{float_part} on {result['inputs']} inputs")

@@ -84,29 +84,29 @@ def build_qemu_firmware(spec: FirmwareSpec, dsp: bool = True) -> Path:
 
 
 @dataclass
-class EngineRun:
+class FirmwareRun:
     lines: list[str]
     hop_instructions: list[int] = field(default_factory=list)  # qemu with count: per hop
     hop_inferences: list[int] = field(default_factory=list)  # qemu with count: inferences run in each hop
 
 
-def run_python(spec: FirmwareSpec, audio: np.ndarray) -> EngineRun:
+def run_python(spec: FirmwareSpec, audio: np.ndarray) -> FirmwareRun:
     from .simulate import simulate
 
-    return EngineRun([r.line(spec) for r in simulate(spec, audio)])
+    return FirmwareRun([r.line(spec) for r in simulate(spec, audio)])
 
 
-def run_host(spec: FirmwareSpec, audio: np.ndarray, chunk: int = 512, sanitize: bool = False) -> EngineRun:
+def run_host(spec: FirmwareSpec, audio: np.ndarray, chunk: int = 512, sanitize: bool = False) -> FirmwareRun:
     exe = build_host_firmware(spec, sanitize=sanitize)
     proc = subprocess.run(
         [str(exe), str(chunk)], input=np.asarray(audio, "<i2").tobytes(), capture_output=True, timeout=600
     )
     if proc.returncode != 0:
         raise ToolchainError(f"the host firmware failed (exit {proc.returncode}): {proc.stderr.decode()[:500]}")
-    return EngineRun(proc.stdout.decode().splitlines())
+    return FirmwareRun(proc.stdout.decode().splitlines())
 
 
-def run_qemu(spec: FirmwareSpec, audio: np.ndarray, count: bool = False, dsp: bool = True) -> EngineRun:
+def run_qemu(spec: FirmwareSpec, audio: np.ndarray, count: bool = False, dsp: bool = True) -> FirmwareRun:
     from ..hosttools.qemu import run_m4
 
     elf = build_qemu_firmware(spec, dsp=dsp)
@@ -118,7 +118,7 @@ def run_qemu(spec: FirmwareSpec, audio: np.ndarray, count: bool = False, dsp: bo
             raise ToolchainError(f"the Cortex-M4 firmware failed (exit {result.returncode}): {result.output[:500]}")
         lines = (work / "lines.txt").read_text().splitlines()
         flags = list((work / "flags.bin").read_bytes())
-    run = EngineRun(lines)
+    run = FirmwareRun(lines)
     if count:
         marks = result.marks
         run.hop_instructions = [b - a for a, b in itertools.pairwise(marks)]
@@ -126,7 +126,7 @@ def run_qemu(spec: FirmwareSpec, audio: np.ndarray, count: bool = False, dsp: bo
     return run
 
 
-def run_engine(engine: str, spec: FirmwareSpec, audio: np.ndarray, **kwargs) -> EngineRun:
+def run_engine(engine: str, spec: FirmwareSpec, audio: np.ndarray, **kwargs) -> FirmwareRun:
     if engine == "python":
         return run_python(spec, audio)
     if engine == "host":

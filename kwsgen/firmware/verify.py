@@ -47,7 +47,7 @@ class VerifyReport:
         return out
 
 
-def test_recordings(project: Project) -> list[str]:
+def recordings_of_test_set(project: Project) -> list[str]:
     md = project.load_metadata()
     files = sorted(f for f, row in md.rows.items() if canonical_set(row.get("Set", "")) == "Test")
     return [f for f in files if project.recording_path(f).is_file()]
@@ -71,7 +71,7 @@ def verify_engines(
 ) -> VerifyReport:
     from ..progress import progress_bar
 
-    files = test_recordings(project)[:limit]
+    files = recordings_of_test_set(project)[:limit]
     if not files:
         raise KwsgenError(
             "no Test recordings to verify with: give some recordings Set = Test", project.root / "metadata.csv"

@@ -24,7 +24,7 @@ from .qemu import run_m4
 
 
 @dataclass
-class EngineRun:
+class FrontendRun:
     hops: np.ndarray
     marks: list[int] = field(default_factory=list)
     pc_counts: dict[int, int] = field(default_factory=dict)
@@ -67,7 +67,7 @@ def run_c_frontend(
     dsp: bool = True,
     count: bool = False,
     profile: bool = False,
-) -> EngineRun:
+) -> FrontendRun:
     """Stream audio through the C front end; engine is "host" or "qemu"."""
     config = config or FrontendConfig()
     energy_filter = energy_filter or EnergyFilterConfig()
@@ -80,7 +80,7 @@ def run_c_frontend(
         audio.astype("<i2").tofile(work / "in.raw")
         if minmax is not None:
             (work / "minmax.bin").write_bytes(minmax.to_bytes())
-        run = EngineRun(hops=np.zeros(0, dtype=hop_dtype(config.n_coeffs)))
+        run = FrontendRun(hops=np.zeros(0, dtype=hop_dtype(config.n_coeffs)))
         if engine == "host":
             tool = build_host_frontend_tool(config, energy_filter, sanitize=sanitize)
             proc = subprocess.run([str(tool), *args], cwd=work, capture_output=True, text=True)

@@ -561,7 +561,7 @@ def load_trained(project: Project, name: str) -> tuple[dict, bytes, Path]:
     return info, (folder / "model.tflite").read_bytes(), folder
 
 
-def test_project(project: Project, name: str | None = None, progress: bool = True) -> dict:
+def evaluate_test_set(project: Project, name: str | None = None, progress: bool = True) -> dict:
     """Evaluate a trained model on the project's Test set; writes test_* tables beside it."""
     from ..frontend import MinMax
     from . import report as report_mod
