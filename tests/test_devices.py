@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - project and spec are fixtures imported from test_firmware, used as parameters
 """Devices: the capture protocol (C framing equals the Python parser's, resynchronisation, lost and corrupted
 frames), the serial monitor (partial lines, resets, garbage, reconnects, Open Gateway lines), the virtual
 device end to end with monitor and record, port auto-detection, the PlatformIO monitor filter."""
@@ -37,8 +36,6 @@ from kwsgen.errors import KwsgenError
 from kwsgen.firmware.build import render_board
 from kwsgen.firmware.engines import build_host_capture, run_python
 from kwsgen.project.store import Segment
-
-from .test_firmware import project, spec  # noqa: F401 - the same trained project fixtures, one per module
 
 SPP = 240
 

@@ -23,27 +23,12 @@ from kwsgen.firmware.app import c_string, class_macros, json_label, load_spec
 from kwsgen.firmware.build import render_board
 from kwsgen.firmware.engines import build_host_firmware, run_host, run_python, run_qemu
 from kwsgen.firmware.verify import verify_engines
-from kwsgen.train.transfer import train_project
-
-from .test_train import FAST, SMALL, example_subset
 
 pytestmark = pytest.mark.slow
 
 LINE = re.compile(
     r'^\{"ModelNumber":0,"Classification":(\d+),"label":"([^"\\]|\\.)*","score":[01]\.\d\d,"sample":\d+\}$'
 )
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    p = example_subset(tmp_path_factory.mktemp("fw") / "p", SMALL)
-    train_project(p, progress=False, log=lambda *_: None, **FAST)
-    return p
-
-
-@pytest.fixture(scope="module")
-def spec(project):
-    return load_spec(project)
 
 
 def continuous(spec, **kw):

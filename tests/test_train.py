@@ -3,63 +3,21 @@ early stopping, every bad input, and the trained int8 model compiled to C, equal
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
-import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from kwsgen.cli.main import main
 from kwsgen.errors import KwsgenError
-from kwsgen.project import Project, example_project_dir
+from kwsgen.project import Project
 from kwsgen.train.transfer import train_project
 
+from .conftest import FAST, SMALL, example_subset
+
 pytestmark = pytest.mark.slow
-
-FAST = {"epochs": 2, "fine_tune_epochs": 1, "early_stopping_patience": 0}
-
-
-def example_subset(dest: Path, speakers: dict[str, str], mining_epochs: int = 1) -> Project:
-    """A copy of the example project with only some speakers (speaker -> Set) and the noise recordings;
-    one mining epoch keeps the tests quick."""
-    src = example_project_dir()
-    dest.mkdir(parents=True)
-    toml = re.sub(r"(?m)^mining_epochs = \d+", f"mining_epochs = {mining_epochs}", (src / "kwsgen.toml").read_text())
-    (dest / "kwsgen.toml").write_text(toml)
-    with open(src / "metadata.csv") as f:
-        rows = [r for r in csv.DictReader(f) if r["speaker"] in speakers or r["speaker"] == "noise"]
-    for r in rows:
-        if r["speaker"] in speakers:
-            r["Set"] = speakers[r["speaker"]]
-        (dest / "recordings" / r["file"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src / "recordings" / r["file"], dest / "recordings" / r["file"])
-    with open(dest / "metadata.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    keep = {r["file"] for r in rows}
-    (dest / "sessions").mkdir(exist_ok=True)
-    with open(src / "sessions" / "Training Session.csv") as f:
-        seg_rows = [r for r in csv.DictReader(f) if r["file"] in keep]
-    with open(dest / "sessions" / "Training Session.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["file", "label", "start", "end"], lineterminator="\n")
-        w.writeheader()
-        w.writerows(seg_rows)
-    return Project.open(dest)
-
-
-SMALL = {
-    "espeak-us-m1": "Train",
-    "espeak-gb-f2": "Train",
-    "flite-awb": "Train",
-    "festival-kal": "Train",
-    "espeak-rp-f4": "Validate",
-    "espeak-us-f5": "Test",
-}
 
 
 @pytest.fixture(scope="module")
