@@ -120,12 +120,17 @@ def bench_template(template: str, repeat: int) -> dict:
     mismatches = compare_traces(graph, tflm_run(model, graph, x), run_generated(gen, x, "host", trace=True).traces)
     m4 = {}
     for dsp in (True, False):
-        run = run_generated(gen, x[:1], "qemu", dsp=dsp, count=True)
+        run = run_generated(gen, x[:1], "qemu", dsp=dsp, count=True, profile=True)
         insns = run.marks[1] - run.marks[0]
         fp = measure_footprint(gen, dsp=dsp)
         m4["dsp" if dsp else "portable"] = {
             "instructions_per_inference": insns,
             "instructions_per_mac": round(insns / gen.macs, 3),
+            # Estimated from the executed instruction mix with the Cortex-M4 manual's cycle costs
+            # (kwsgen/hosttools/cycles.py); published silicon figures for a 2.66 M-MAC DS-CNN:
+            # 4.5 (TFLM + CMSIS-NN), 2.15 (Plumerai), 1.95 (X-CUBE-AI).
+            "estimated_cycles_per_instruction": round(run.cycles_per_instruction or 0, 3),
+            "estimated_cycles_per_mac": round(insns * (run.cycles_per_instruction or 0) / gen.macs, 3),
             **fp.to_dict(),
         }
     host = run_generated(gen, x[:1], "host", repeat=repeat)

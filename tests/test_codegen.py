@@ -351,3 +351,24 @@ def test_export_c_check_compares_every_tensor_with_tflite_micro(tmp_path):
     gen.source = gen.source[: first.start(2)] + str(int(first[2]) + 5000) + gen.source[first.end(2) :]
     [result] = verify.check_against_tflm(model.read_bytes(), graph, gen, ["host"], probe_inputs(gen.input_size, 2))
     assert result.mismatches and result.mismatches[0].op_index == int(first[1])
+
+
+def test_cycle_costs_follow_the_cortex_m4_manual():
+    from kwsgen.hosttools.cycles import REFILL, Instruction, classify
+
+    def ins(mnemonic, operands="", address=0):
+        return Instruction(address, mnemonic, operands, address + 2)
+
+    ldr = ins("ldr", "r1, [r0, #4]")
+    assert classify(ldr, ins("adds"))[:2] == ("load", 2.0)
+    assert classify(ins("ldr"), ldr)[:2] == ("load", 1.0)  # pipelined behind a load
+    assert classify(ins("str"), ldr)[:2] == ("store", 1.0)
+    assert classify(ins("push", "{r4, r5, r6, r7, lr}"), None)[1] == 6.0
+    assert classify(ins("pop", "{r4-r7, pc}"), None)[1] == 1 + 5 + REFILL
+    assert classify(ins("ldrd"), None)[1] == 3.0
+    assert classify(ins("smlad", "r0, r1, r2, r0"), None)[:2] == ("multiply-accumulate", 1.0)
+    assert classify(ins("mla"), None)[1] == 2.0 and classify(ins("sdiv"), None)[1] == 7.0
+    assert classify(ins("addeq"), None)[:2] == ("data processing", 1.0)  # inside an IT block
+    assert classify(ins("bne"), None)[2] and classify(ins("cbz"), None)[2]
+    assert classify(ins("bl"), None)[1] == 1 + REFILL and not classify(ins("b"), None)[2]
+    assert classify(ins("qadd16"), None)[0] == classify(ins("ssat"), None)[0] == "SIMD and saturation"

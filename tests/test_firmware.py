@@ -568,6 +568,7 @@ def test_the_real_time_budget_refuses_what_cannot_keep_up(project, spec, tmp_pat
 
     counts = measured_counts(spec, tmp_path / "cache")
     assert counts.measured and 20_000 < counts.per_hop < 60_000 and counts.per_inference > 100_000
+    assert 1.1 < counts.cycles_per_instruction < 1.5  # the executed mix, costed by the Cortex-M4 manual
     assert measured_counts(spec, tmp_path / "cache") == counts  # cached by content
     assert budget(spec, get_board("host"), counts) is None and budget(spec, get_board("qemu"), counts) is None
     kws25k = Counts(35_656, 5_947_110, True)  # the example project's model, measured

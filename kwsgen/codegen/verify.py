@@ -28,6 +28,7 @@ class CRun:
     marks: list[int] = field(default_factory=list)  # instruction counts at each marker (QEMU with count=True)
     invokes: int = 0
     elapsed_ns: int = 0
+    cycles_per_instruction: float | None = None  # QEMU with profile=True: the executed mix's estimate
 
 
 def _parse_trace(data: bytes, n_ops: int) -> list[dict[int, np.ndarray]]:
@@ -55,13 +56,15 @@ def run_generated(
     dsp: bool = True,
     count: bool = False,
     repeat: int = 1,
+    profile: bool = False,
 ) -> CRun:
     """Run `inputs` ([n, input_size] int8) through the compiled model.
 
     engine "host" builds with the host compiler (optionally under ASan and
     UBSan); "qemu" builds for the Cortex-M4 (DSP or portable path) and runs
     under QEMU, where count=True gives the instruction counts around every
-    invoke (and after every operator when tracing).
+    invoke (and after every operator when tracing), and profile=True the estimated Cortex-M4 cycles per
+    instruction of what ran (kwsgen/hosttools/cycles.py).
     """
     from ..hosttools.build import build_host_model_tool, build_m4_model
 
@@ -73,6 +76,7 @@ def run_generated(
         if trace:
             args.append("--trace")
         marks: list[int] = []
+        cpi = None
         if engine == "host":
             import subprocess
 
@@ -88,20 +92,25 @@ def run_generated(
             elf = build_m4_model(gen.header, gen.source, gen.prefix, dsp=dsp, trace=trace)
             if count:
                 args.append("--mark")
-            result = run_m4(elf, args, work, count=count)
+            result = run_m4(elf, args, work, count=count, profile=profile)
             if result.returncode != 0:
                 raise ToolchainError(
                     f"the compiled model failed under QEMU (exit {result.returncode}): {result.output.strip()[:2000]}"
                 )
             marks = result.marks
+            if profile:
+                from ..hosttools.cycles import estimate_cycles
+
+                cpi = estimate_cycles(elf, result.pc_counts).cycles_per_instruction
         else:
             raise KwsgenError(f"unknown engine {engine!r}; use host or qemu")
         data = (work / "out.bin").read_bytes()
         invokes, elapsed = (int(v) for v in (work / "time.txt").read_text().split())
     n_ops = len(gen.layers)
     if trace:
-        return CRun(np.zeros((0, gen.output_size), np.int8), _parse_trace(data, n_ops), marks, invokes, elapsed)
-    return CRun(np.frombuffer(data, np.int8).reshape(-1, gen.output_size).copy(), [], marks, invokes, elapsed)
+        return CRun(np.zeros((0, gen.output_size), np.int8), _parse_trace(data, n_ops), marks, invokes, elapsed, cpi)
+    outputs = np.frombuffer(data, np.int8).reshape(-1, gen.output_size).copy()
+    return CRun(outputs, [], marks, invokes, elapsed, cpi)
 
 
 def tflm_interpreter(model: bytes, preserve: bool = True):

@@ -88,6 +88,8 @@ class FirmwareRun:
     lines: list[str]
     hop_instructions: list[int] = field(default_factory=list)  # qemu with count: per hop
     hop_inferences: list[int] = field(default_factory=list)  # qemu with count: inferences run in each hop
+    pc_counts: dict[int, int] = field(default_factory=dict)  # qemu with profile: executions per address
+    elf: Path | None = None  # qemu: the firmware that ran
 
 
 def run_python(spec: FirmwareSpec, audio: np.ndarray) -> FirmwareRun:
@@ -106,19 +108,22 @@ def run_host(spec: FirmwareSpec, audio: np.ndarray, chunk: int = 512, sanitize: 
     return FirmwareRun(proc.stdout.decode().splitlines())
 
 
-def run_qemu(spec: FirmwareSpec, audio: np.ndarray, count: bool = False, dsp: bool = True) -> FirmwareRun:
+def run_qemu(
+    spec: FirmwareSpec, audio: np.ndarray, count: bool = False, dsp: bool = True, profile: bool = False
+) -> FirmwareRun:
+    """profile: also count each instruction address (pc_counts), for the cycle estimate."""
     from ..hosttools.qemu import run_m4
 
     elf = build_qemu_firmware(spec, dsp=dsp)
     with tempfile.TemporaryDirectory(prefix="kwsgen-fw-") as tmp:
         work = Path(tmp)
         (work / "audio.raw").write_bytes(np.asarray(audio, "<i2").tobytes())
-        result = run_m4(elf, ["audio.raw", "lines.txt", "flags.bin"], work, count=count)
+        result = run_m4(elf, ["audio.raw", "lines.txt", "flags.bin"], work, count=count, profile=profile)
         if result.returncode != 0:
             raise ToolchainError(f"the Cortex-M4 firmware failed (exit {result.returncode}): {result.output[:500]}")
         lines = (work / "lines.txt").read_text().splitlines()
         flags = list((work / "flags.bin").read_bytes())
-    run = FirmwareRun(lines)
+    run = FirmwareRun(lines, pc_counts=result.pc_counts, elf=elf)
     if count:
         marks = result.marks
         run.hop_instructions = [b - a for a, b in itertools.pairwise(marks)]

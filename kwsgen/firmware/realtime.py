@@ -50,6 +50,9 @@ class Counts:
     per_hop: int  # front end, energy filter and pipeline for one hop without inference
     per_inference: int  # what one inference adds
     measured: bool
+    # Cortex-M4 cycles per instruction of this very core, from its executed instruction mix
+    # (kwsgen/hosttools/cycles.py); None when not measured.
+    cycles_per_instruction: float | None = None
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,12 @@ class Budget:
 
     def text(self) -> str:
         how = "measured on the Cortex-M4 build under QEMU" if self.counts.measured else "estimated from the MACs"
+        from_mix = self.board.core == "Cortex-M4F" and self.counts.cycles_per_instruction
+        cpi_how = "estimated from the executed instruction mix" if from_mix else f"the {self.board.core} factor"
         return (
             f"real time on {self.board.name} ({self.board.clock_mhz} MHz), {self.mode} mode: worst-case CPU load "
             f"{self.load:.0%} ({self.counts.per_hop:,} instructions per hop, {self.counts.per_inference:,} per "
-            f"inference, {how}; x {self.cycles_per_instruction} cycles each); one inference takes "
+            f"inference, {how}; x {self.cycles_per_instruction} cycles each, {cpi_how}); one inference takes "
             f"{self.inference_ms:.0f} ms, so the audio buffer holds {self.buffer_samples:,} samples "
             f"({self.buffer_samples / 16:.0f} ms)"
         )
@@ -106,6 +111,8 @@ def budget(spec: FirmwareSpec, board: Board, counts: Counts) -> Budget | None:
     cpi = CYCLES_PER_INSTRUCTION.get(board.core)
     if cpi is None or not board.clock_mhz or board.project in ("cmake", "make"):
         return None
+    if board.core == "Cortex-M4F" and counts.cycles_per_instruction:
+        cpi = round(counts.cycles_per_instruction, 2)
     hz = board.clock_mhz * 1e6
     rate = spec.frontend.sample_rate
     hop_s = spec.frontend.hop_size / rate
@@ -170,7 +177,7 @@ def measured_counts(spec: FirmwareSpec, cache_dir: Path | None = None) -> Counts
     cached = cache_dir / "realtime" / f"{key}.json" if cache_dir else None
     if cached and cached.is_file():
         data = json.loads(cached.read_text())
-        return Counts(data["per_hop"], data["per_inference"], True)
+        return Counts(data["per_hop"], data["per_inference"], True, data.get("cycles_per_instruction"))
     try:
         counts = _measure(spec)
     except ToolchainError:
@@ -196,10 +203,13 @@ def _measure(spec: FirmwareSpec) -> Counts:
         rule=dataclasses.replace(spec.rule, every=every),
     )
     audio = (np.random.default_rng(0).standard_normal(spec.frontend.cascade_samples + 8000) * 300).astype(np.int16)
-    run = run_qemu(probe, audio, count=True)
+    from ..hosttools.cycles import estimate_cycles
+
+    run = run_qemu(probe, audio, count=True, profile=True)
     plain = [n for n, ran in zip(run.hop_instructions, run.hop_inferences, strict=False) if not ran]
     inferring = [n for n, ran in zip(run.hop_instructions, run.hop_inferences, strict=False) if ran]
-    if not plain or not inferring:
+    if not plain or not inferring or run.elf is None:
         raise KwsgenError("could not measure the firmware's instruction counts under QEMU")
     per_hop = int(np.median(plain))
-    return Counts(per_hop, int(np.median(inferring)) - per_hop, True)
+    cpi = estimate_cycles(run.elf, run.pc_counts).cycles_per_instruction
+    return Counts(per_hop, int(np.median(inferring)) - per_hop, True, round(cpi, 3))
