@@ -113,6 +113,7 @@ def _tables_c(n_mels: int) -> str:
 
 _MAIN_C = """
 #include "arm_math.h"
+#include "semihost.h"
 extern const q15_t ref_dct[], ref_filter_coefs[], ref_window[];
 extern const uint32_t ref_filter_pos[], ref_filter_len[];
 static arm_mfcc_instance_q15 mfcc;
@@ -124,6 +125,7 @@ int main(void)
 {
     uint32_t state = 1u;
     int f, i;
+    const int out = semihost_open("mfcc.bin", 5);
     if (arm_mfcc_init_q15(&mfcc, %(fft)d, %(mels)d, %(dct)d, ref_dct, ref_filter_pos, ref_filter_len,
                           ref_filter_coefs, ref_window) != ARM_MATH_SUCCESS) {
         return 2;
@@ -133,13 +135,55 @@ int main(void)
             state = state * 1103515245u + 12345u;
             src[i] = (q15_t)((int32_t)(state >> 16) %% 6001 - 3000);
         }
+        semihost_write(out, src, sizeof src);
         kws_bench_mark();
         arm_mfcc_q15(&mfcc, src, dst, tmp);
         kws_bench_mark();
+        semihost_write(out, dst, sizeof dst);
     }
+    semihost_close(out);
     return 0;
 }
 """
+
+
+TOLERANCE = 0.1  # natural-log units of coefficients 1..22 (measured: 0.013); a broken build is off by far more
+
+
+def float_mfcc(frames: np.ndarray, n_mels: int) -> np.ndarray:
+    """What arm_mfcc_q15 computes, in floating point: DCT(ln(mel(|rfft(x w)|))) with the same tables."""
+    x = frames.astype(np.float64) / 32768.0
+    window = np.round(np.hanning(FFT_LEN) * 32767) / 32768.0
+    magnitude = np.abs(np.fft.rfft(x * window, axis=1))
+    bins = np.arange(FFT_LEN // 2 + 1) * 16000 / FFT_LEN
+    edges = np.linspace(hz_to_mel(20), hz_to_mel(8000), n_mels + 2)
+    mel = hz_to_mel(bins)
+    filters = np.stack(
+        [
+            np.clip(np.minimum((mel - lo) / (mid - lo), (hi - mel) / (hi - mid)), 0, None)
+            for lo, mid, hi in zip(edges[:-2], edges[1:-1], edges[2:], strict=True)
+        ]
+    )
+    filters = np.minimum(np.round(filters * 32768), 32767) / 32768.0
+    i, m = np.arange(N_DCT)[:, None], np.arange(n_mels)[None, :]
+    dct = np.round(np.sqrt(2 / n_mels) * np.cos(np.pi * i * (m + 0.5) / n_mels) * 32767) / 32768.0
+    return np.log(magnitude @ filters.T + 1e-12) @ dct.T
+
+
+def check_against_float(frames_and_mfcc: np.ndarray, n_mels: int) -> float:
+    """The largest error of CMSIS's coefficients 1..22 (Q8.7) against float_mfcc; raises beyond TOLERANCE.
+
+    Coefficient 0 carries CMSIS's fixed-point scalings (a constant added to every log mel energy only
+    moves coefficient 0, since the other DCT rows sum to zero), so it is left out."""
+    frames, got = frames_and_mfcc[:, :FFT_LEN], frames_and_mfcc[:, FFT_LEN:].astype(np.float64) / 128.0
+    want = float_mfcc(frames, n_mels)
+    error = float(np.abs(got[:, 1:] - want[:, 1:]).max())
+    if not error <= TOLERANCE:
+        raise RuntimeError(
+            f"arm_mfcc_q15 ({n_mels} mels) is off a float MFCC by {error:.3f} (tolerance {TOLERANCE}): "
+            "the reference build is broken, so its timing means nothing"
+        )
+    return error
 
 
 def measure(n_mels: int, dsp: bool) -> dict:
@@ -151,6 +195,8 @@ def measure(n_mels: int, dsp: bool) -> dict:
     (work / "main.c").write_text(_MAIN_C % {"fft": FFT_LEN, "dct": N_DCT, "mels": n_mels, "frames": FRAMES})
     m4 = host_tools_dir() / "m4"
     flags = ["-std=gnu11", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2"]
+    # CMSIS-DSP's own sources are compiled without warnings (they are not ours); their output is
+    # checked against a float MFCC instead (check_against_float).
     flags += ["-ffunction-sections", "-fdata-sections", "-w"]
     include = [root / "Include", root / "PrivateInclude", m4]
     if dsp:
@@ -174,10 +220,13 @@ def measure(n_mels: int, dsp: bool) -> dict:
     elf = build(spec, "cmsis-mfcc")
     with tempfile.TemporaryDirectory() as tmp:
         result = run_m4(elf, [], Path(tmp), count=True)
-    if result.returncode != 0:
+        raw = np.frombuffer((Path(tmp) / "mfcc.bin").read_bytes(), "<i2") if result.returncode == 0 else None
+    if result.returncode != 0 or raw is None:
         raise RuntimeError(f"arm_mfcc_q15 benchmark exited with {result.returncode}")
+    error = check_against_float(raw.reshape(FRAMES, FFT_LEN + N_DCT), n_mels)
     per_frame = np.diff(result.marks)[::2]
     return {
+        "mfcc_max_error_vs_float": round(error, 3),
         "n_mels": n_mels,
         "n_dct": N_DCT,
         "fft_len": FFT_LEN,
