@@ -35,6 +35,7 @@ def test_init_writes_every_parameter_with_a_comment(tmp_path):
         assert (tmp_path / "p" / folder).is_dir()
     assert (tmp_path / "p" / "sessions" / "Training Session.csv").read_text() == "file,label,start,end\n"
     assert "cache/" in (tmp_path / "p" / ".gitignore").read_text()
+    assert ".kwsgen/" in (tmp_path / "p" / ".gitignore").read_text()
     assert not list((tmp_path / "p").rglob("*.tmp")), "atomic writes must leave no temporary files"
 
 

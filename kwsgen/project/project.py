@@ -38,7 +38,10 @@ from .transaction import tidy
 SETTINGS_FILE = "kwsgen.toml"
 AUDIO_SUFFIXES = (".wav", ".flac")
 TRAINING_SESSION = "Training Session"
-GITIGNORE = "# derived data: kwsgen recomputes it\ncache/\n"
+GITIGNORE = (
+    "# derived data: kwsgen recomputes it\ncache/\n"
+    "# kwsgen's lock and the staging of changes in progress\n.kwsgen/\n"
+)
 
 
 class Project:
