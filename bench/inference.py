@@ -34,6 +34,8 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from results import save  # noqa: E402  (bench/results.py)
+
 from kwsgen.audio import read_audio  # noqa: E402
 from kwsgen.codegen.emit import generate_c  # noqa: E402
 from kwsgen.codegen.footprint import measure_footprint  # noqa: E402
@@ -170,7 +172,10 @@ def main() -> None:
         get_template(name)
         results["templates"][name] = bench_template(name, args.repeat)
         print(f"{name} done", file=sys.stderr)
-    print(json.dumps(results, indent=1))
+    if args.templates == ",".join(TEMPLATES):
+        save("inference", results)  # the README quotes the full run
+    else:
+        print(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

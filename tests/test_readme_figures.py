@@ -1,0 +1,53 @@
+"""The README's measured figures come from runs on record: bench/results/<name>.json.
+
+Each check names the figure as the README prints it and where it comes from
+in the saved run, so a README edited by hand, or a benchmark run that was not
+copied over, fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+
+
+def results(name: str) -> dict:
+    path = REPO / "bench" / "results" / f"{name}.json"
+    assert path.is_file(), f"{path} is missing: run python bench/{name}.py"
+    data = json.loads(path.read_text())
+    assert data["commit"] and data["measured_at"]
+    return data
+
+
+def quoted(figure: str, where: str) -> None:
+    assert figure in README, f"the README does not quote {figure} ({where})"
+
+
+def test_inference_figures_are_quoted_from_the_saved_run():
+    kws25k = results("inference")["templates"]["kws25k"]["cortex_m4"]
+    dsp, portable = kws25k["dsp"], kws25k["portable"]
+    quoted(f"{dsp['instructions_per_inference']:,} ({dsp['instructions_per_mac']:.2f} per MAC)", "kws25k DSP path")
+    quoted(f"**{dsp['estimated_cycles_per_mac']:.2f}**", "kws25k estimated cycles per MAC")
+    quoted(f"{dsp['flash_bytes']:,} B | {dsp['ram_bytes']:,} B", "kws25k flash and RAM")
+    quoted(f"{portable['instructions_per_inference']:,} ({portable['instructions_per_mac']:.2f} per MAC)", "portable")
+    for template in ("kws10k", "kws50k"):
+        other = results("inference")["templates"][template]["cortex_m4"]["dsp"]
+        figure = f"{other['instructions_per_inference']:,} instructions ({other['instructions_per_mac']:.2f} per MAC)"
+        quoted(figure, template)
+
+
+@pytest.mark.parametrize("path", ["dsp_path", "portable_path"])
+def test_front_end_instruction_counts_are_quoted_from_the_saved_run(path):
+    m4 = results("frontend")["cortex_m4"]
+    quoted(f"{m4[path]['instructions_per_hop_median']:,}", f"front end, {path}")
+
+
+def test_cmsis_reference_figures_are_quoted_from_the_saved_run():
+    for ref in results("frontend")["cortex_m4"]["reference_cmsis_dsp_arm_mfcc_q15"]:
+        assert ref["mfcc_max_error_vs_float"] <= 0.1  # the reference computed real MFCCs
+        quoted(f"{ref['instructions_per_frame_median']:,} per frame", f"CMSIS-DSP, {ref['n_mels']} mels")
