@@ -19,7 +19,9 @@ def _commit() -> str:
     repo = RESULTS.parent.parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+        dirty = subprocess.run(  # results files themselves do not make the code dirty
+            ["git", "status", "--porcelain", "--", ".", ":!bench/results"], cwd=repo, capture_output=True, text=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head.stdout.strip() + (" with uncommitted changes" if dirty.strip() else "")
