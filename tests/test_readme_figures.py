@@ -51,3 +51,23 @@ def test_cmsis_reference_figures_are_quoted_from_the_saved_run():
     for ref in results("frontend")["cortex_m4"]["reference_cmsis_dsp_arm_mfcc_q15"]:
         assert ref["mfcc_max_error_vs_float"] <= 0.1  # the reference computed real MFCCs
         quoted(f"{ref['instructions_per_frame_median']:,} per frame", f"CMSIS-DSP, {ref['n_mels']} mels")
+
+
+def realtime_table(data: dict) -> str:
+    """The README's per-board load table, as bench/results/realtime.json gives it."""
+    heads = {"nano33": "Nano 33 (64 MHz)", "quickfeather": "QuickFeather (72 MHz)", "esp32s3": "ESP32-S3 (240 MHz)"}
+    lines = ["| base model, mode | " + " | ".join(heads.values()) + " |", "|---|---|---|---|"]
+    rows: dict[str, dict[str, str]] = {}
+    for entry in data["table"].values():
+        cell = f"{entry['load']:.0%}" + ("" if entry["keeps_up"] else ", too slow")
+        rows.setdefault(f"{entry['template']}, {entry['mode']}", {})[entry["board"]] = cell
+    for name, cells in rows.items():
+        lines.append(f"| {name} | " + " | ".join(cells[b] for b in heads) + " |")
+    return "\n".join(lines)
+
+
+def test_the_real_time_table_is_quoted_from_the_saved_run():
+    data = results("realtime")
+    assert data["from"]["inference"] == results("inference")["commit"]
+    assert data["from"]["frontend"] == results("frontend")["commit"]
+    quoted(realtime_table(data), "the per-board load table")
