@@ -32,6 +32,7 @@ format: setup
 bench: setup
 	$(BIN)/python bench/frontend.py
 	$(BIN)/python bench/inference.py
+	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/autolabel.py
 
 # About an hour on 2 cores: transfer learning (3 seeds, 2 datasets), and detection (false alarms per hour, misses, DET).
