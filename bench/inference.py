@@ -37,10 +37,10 @@ sys.path.insert(0, str(REPO))
 from results import save  # noqa: E402  (bench/results.py)
 
 from kwsgen.audio import read_audio  # noqa: E402
+from kwsgen.check.footprint import measure_footprint  # noqa: E402
+from kwsgen.check.verify import compare_traces, run_generated, tflm_interpreter, tflm_run  # noqa: E402
 from kwsgen.codegen.emit import generate_c  # noqa: E402
-from kwsgen.codegen.footprint import measure_footprint  # noqa: E402
 from kwsgen.codegen.model import read_tflite  # noqa: E402
-from kwsgen.codegen.verify import compare_traces, run_generated, tflm_interpreter, tflm_run  # noqa: E402
 from kwsgen.frontend import mfcc_batch  # noqa: E402
 from kwsgen.hosttools.build import arm_gcc, compiler_version  # noqa: E402
 from kwsgen.project import example_project_dir  # noqa: E402

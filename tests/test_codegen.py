@@ -8,10 +8,11 @@ import flatbuffers
 import numpy as np
 import pytest
 
-from kwsgen.codegen import verify
+from kwsgen.check import verify
+from kwsgen.check.footprint import fits_board
+from kwsgen.check.verify import probe_inputs, tflm_run
 from kwsgen.codegen.emit import export_c, generate_c
 from kwsgen.codegen.model import read_tflite
-from kwsgen.codegen.verify import probe_inputs, tflm_run
 from kwsgen.errors import KwsgenError
 
 from . import nn_models
@@ -241,10 +242,12 @@ def test_export_c_refuses_a_model_too_large_for_the_board_and_writes_nothing(tmp
     model.write_bytes(model_bytes("kws25k"))
     small = dataclasses.replace(get_board("nano33"), flash_kb=64, reserved_flash_kb=0, ram_kb=80, reserved_ram_kb=64)
     with pytest.raises(KwsgenError, match=r"needs [\d,]+ bytes of RAM.*16,384 bytes available") as err:
-        export_c(model, tmp_path / "out", board=small)
+        export_c(model, tmp_path / "out", before_writing=fits_board(small, "model.tflite"))
     assert "model.tflite on nano33" in str(err.value)
     assert not (tmp_path / "out").exists()
-    export_c(model, tmp_path / "out", board=get_board("nano33"))  # the real board has room
+    export_c(
+        model, tmp_path / "out", before_writing=fits_board(get_board("nano33"), "model.tflite")
+    )  # the real board has room
 
 
 # ---------------------------------------------------------------- bad models

@@ -78,9 +78,9 @@ def test_same_seed_gives_the_same_model(trained, tmp_path):
 
 
 def test_trained_model_compiles_to_c_equal_to_tflite_micro(trained):
+    from kwsgen.check.verify import compare_traces, run_generated, tflm_run
     from kwsgen.codegen.emit import generate_c
     from kwsgen.codegen.model import read_tflite
-    from kwsgen.codegen.verify import compare_traces, run_generated, tflm_run
 
     _, result = trained
     data = (result.folder / "model.tflite").read_bytes()

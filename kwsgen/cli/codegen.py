@@ -43,11 +43,12 @@ def export_c(
     The output equals TensorFlow Lite Micro's, bit for bit.
     """
     from ..boards import get_board
+    from ..check.footprint import fits_board, measure_footprint
     from ..codegen.emit import export_c as run
-    from ..codegen.footprint import measure_footprint
 
     target = get_board(board) if board else None
-    gen, files = run(model, out, prefix=prefix, force=force, board=target)
+    fits = fits_board(target, model.name) if target else None
+    gen, files = run(model, out, prefix=prefix, force=force, before_writing=fits)
     fp = measure_footprint(gen)
     how = "measured with arm-none-eabi-gcc for Cortex-M4" if fp.measured else "estimated (no Arm toolchain)"
     console.print(f"wrote {len(files)} files to {out}: {gen.prefix}.h, {gen.prefix}.c and the int8 kernels")
@@ -61,8 +62,8 @@ def export_c(
 
 
 def _check(model: Path, gen, n_random: int) -> None:
+    from ..check.verify import check_against_tflm, probe_inputs
     from ..codegen.model import read_tflite
-    from ..codegen.verify import check_against_tflm, probe_inputs
     from ..errors import KwsgenError
     from ..hosttools.build import have_m4_toolchain
 

@@ -9,6 +9,7 @@ They call the int8 kernels in firmware_templates/runtime/nn, which
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,26 +18,10 @@ import numpy as np
 from .. import __version__
 from ..errors import KwsgenError
 from ..fsutil import atomic_write_bytes
-from ..resources import resource_dir, runtime_dir
+from ..resources import resource_dir, runtime_files
 from .model import ACTIVATIONS, PADDING, Graph, Operator, read_tflite
 from .params import OpParams, op_params
 from .plan import MemoryPlan, plan_memory
-
-KERNEL_FILES = (
-    "kws_nn.h",
-    "kws_nn_math.h",
-    "kws_nn_requant.h",
-    "kws_nn_dot.h",
-    "kws_nn_dsp.h",
-    "kws_nn_conv.c",
-    "kws_nn_depthwise_conv.c",
-    "kws_nn_fully_connected.c",
-    "kws_nn_pooling.c",
-    "kws_nn_mean.c",
-    "kws_nn_softmax.c",
-    "kws_nn_add.c",
-)
-SHARED_RUNTIME_FILES = ("kws_fixed.h", "kws_dsp.h")
 
 
 @dataclass
@@ -368,30 +353,25 @@ def generate_c(graph: Graph, prefix: str = "kws_model", source_name: str | None 
     return GeneratedModel(prefix, header, source, plan, layers, inp.size, out.size)
 
 
-def runtime_files() -> list[Path]:
-    """The C files the generated model needs besides itself."""
-    rt = runtime_dir()
-    return [rt / "nn" / f for f in KERNEL_FILES] + [rt / f for f in SHARED_RUNTIME_FILES]
-
-
 def export_c(
-    model_path: str | Path, out_dir: str | Path, prefix: str = "kws_model", force: bool = False, board=None
+    model_path: str | Path,
+    out_dir: str | Path,
+    prefix: str = "kws_model",
+    force: bool = False,
+    before_writing: Callable[[GeneratedModel], None] | None = None,
 ) -> tuple[GeneratedModel, list[Path]]:
     """Write the model's C and the kernels it needs into `out_dir`, a self-contained folder.
 
-    With a board (kwsgen.boards.Board), first check that the model fits it,
-    and write nothing if it does not. Kernel sources that include
+    before_writing(gen) runs first and may refuse by raising (kwsgen.check.footprint.fits_board
+    checks that the model fits a board): nothing is written then. Kernel sources that include
     ``../kws_fixed.h`` find it because the shared headers go into the same
     folder and the includes are rewritten to be local. Files that already
     exist with other contents are user changes: refused unless force.
     """
     graph = read_tflite(model_path)
     gen = generate_c(graph, prefix, source_name=Path(model_path).name)
-    if board is not None:
-        from .footprint import measure_footprint
-
-        fp = measure_footprint(gen)
-        board.check_fits(f"{Path(model_path).name} on {board.name}", fp.flash, fp.ram)
+    if before_writing is not None:
+        before_writing(gen)
     out = Path(out_dir)
     files = {f"{prefix}.h": gen.header.encode(), f"{prefix}.c": gen.source.encode()}
     for path in runtime_files():

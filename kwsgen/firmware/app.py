@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .. import __version__
-from ..codegen.emit import GeneratedModel, generate_c, runtime_files
+from ..codegen.emit import GeneratedModel, generate_c
 from ..codegen.model import Graph, read_tflite
 from ..errors import KwsgenError
 from ..frontend import MinMax
@@ -25,7 +25,7 @@ from ..frontend.cgen import config_header, tables_source
 from ..frontend.config import EnergyFilterConfig, FrontendConfig
 from ..project import UNKNOWN, Project
 from ..project.settings import DeviceSection
-from ..resources import resource_dir, runtime_dir
+from ..resources import resource_dir, runtime_dir, runtime_files
 
 FRONTEND_FILES = (
     "kws_fixed.h",

@@ -34,7 +34,7 @@ class FirmwareFootprint:
 
 def firmware_footprint(spec: FirmwareSpec, cpu_flags: tuple[str, ...] = ()) -> FirmwareFootprint:
     """cpu_flags: the board's (its float ABI: the Nano's Arduino core builds with softfp), else QEMU's M4F."""
-    from ..codegen.footprint import measure_footprint
+    from ..check.footprint import measure_footprint
     from ..hosttools.build import M4_CFLAGS, M4_CPU_FLAGS, arm_gcc, m4_link_flags
     from ..hosttools.qemu import elf_sizes
     from ..hosttools.stack import worst_stack

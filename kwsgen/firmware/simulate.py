@@ -36,7 +36,7 @@ def _score(total: int, n: int) -> int:
 
 def model_outputs(spec: FirmwareSpec, inputs: np.ndarray) -> np.ndarray:
     """int8 outputs of the model for each [cascade_len, n_coeffs] input, from TFLite Micro."""
-    from ..codegen.verify import tflm_interpreter
+    from ..check.verify import tflm_interpreter
 
     if len(inputs) == 0:
         return np.zeros((0, len(spec.labels)), np.int8)

@@ -18,12 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..codegen.emit import KERNEL_FILES
 from ..errors import ToolchainError
 from ..frontend.cgen import config_header, tables_source
 from ..frontend.config import EnergyFilterConfig, FrontendConfig
 from ..fsutil import atomic_write_text
-from ..resources import host_tools_dir, runtime_dir
+from ..resources import KERNEL_FILES, host_tools_dir, runtime_dir
 
 FRONTEND_SOURCES = ("kws_fft.c", "kws_mfcc.c", "kws_scale.c", "kws_energy_filter.c", "kws_frontend.c")
 WARNINGS = ("-Wall", "-Wextra", "-Werror")

@@ -39,8 +39,7 @@ SETTINGS_FILE = "kwsgen.toml"
 AUDIO_SUFFIXES = (".wav", ".flac")
 TRAINING_SESSION = "Training Session"
 GITIGNORE = (
-    "# derived data: kwsgen recomputes it\ncache/\n"
-    "# kwsgen's lock and the staging of changes in progress\n.kwsgen/\n"
+    "# derived data: kwsgen recomputes it\ncache/\n# kwsgen's lock and the staging of changes in progress\n.kwsgen/\n"
 )
 
 

@@ -15,20 +15,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..codegen.emit import GeneratedModel
 from ..errors import ToolchainError
-from ..resources import runtime_dir
-from .emit import GeneratedModel
+from ..resources import KERNEL_SOURCE, runtime_dir
 
-KERNEL_SOURCE = {
-    "CONV_2D": "kws_nn_conv.c",
-    "DEPTHWISE_CONV_2D": "kws_nn_depthwise_conv.c",
-    "FULLY_CONNECTED": "kws_nn_fully_connected.c",
-    "AVERAGE_POOL_2D": "kws_nn_pooling.c",
-    "MAX_POOL_2D": "kws_nn_pooling.c",
-    "MEAN": "kws_nn_mean.c",
-    "SOFTMAX": "kws_nn_softmax.c",
-    "ADD": "kws_nn_add.c",
-}
 # Used without the Arm toolchain: the largest kernel set measured (all ops, DSP path), rounded up.
 KERNEL_CODE_ALLOWANCE = 12 * 1024
 STACK_ALLOWANCE = 512
@@ -119,3 +109,13 @@ def measure_footprint(gen: GeneratedModel, dsp: bool = True) -> Footprint:
     text, rodata, data, bss = sizes.pop(f"{gen.prefix}.c")
     kernel_code = {name: t + r + d for name, (t, r, d, _) in sizes.items()}
     return Footprint(text, rodata + data, kernel_code, bss, stack.bytes, measured=True)
+
+
+def fits_board(board, what: str):
+    """For export_c(before_writing=...): refuse a model that does not fit the board (kwsgen.boards.Board)."""
+
+    def check(gen: GeneratedModel) -> None:
+        fp = measure_footprint(gen)
+        board.check_fits(f"{what} on {board.name}", fp.flash, fp.ram)
+
+    return check

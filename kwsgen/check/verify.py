@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codegen.emit import GeneratedModel
+from ..codegen.model import Graph
 from ..errors import KwsgenError, ToolchainError
-from .emit import GeneratedModel
-from .model import Graph
 
 
 @dataclass
