@@ -71,3 +71,15 @@ def test_the_real_time_table_is_quoted_from_the_saved_run():
     assert data["from"]["inference"] == results("inference")["commit"]
     assert data["from"]["frontend"] == results("frontend")["commit"]
     quoted(realtime_table(data), "the per-board load table")
+
+
+def test_auto_labelling_figures_are_quoted_from_the_saved_run():
+    data = results("autolabel")
+    runs = [
+        data["example_project_synthetic_speech"],
+        data["speech_commands_composed"],
+        data["speech_commands_composed"]["steady_noise_snr_15_plus"],
+    ]
+    for run in runs:
+        row = f"{run['recall']:.1%} | {run['extra_detections']} | {run['centre_error_ms_max']:.1f} ms |"
+        assert row.replace("**", "") in README.replace("**", ""), f"the README does not quote {row}"
