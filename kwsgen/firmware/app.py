@@ -141,7 +141,7 @@ class FirmwareSpec:
 def load_spec(project: Project, model: str | None = None, mode: str | None = None) -> FirmwareSpec:
     """The firmware for a trained model of `project`, with clear errors when they no longer match; `mode`
     (filter or continuous) overrides [device] mode."""
-    from ..train.transfer import load_trained
+    from ..train.artifacts import load_trained
 
     name = model or project.settings.training.model
     info, tflite, folder = load_trained(project, name)

@@ -29,6 +29,7 @@ from ..fsutil import GeneratedFolder
 from ..progress import progress_bar
 from ..project import UNKNOWN, Project
 from ..project.settings import AugmentationSection, TrainingSection
+from .artifacts import load_trained
 from .augment import augment_features
 from .auxiliary import auxiliary_features
 from .basemodel import BaseModel, find_base, load_base
@@ -539,26 +540,6 @@ def _keras_bytes(model) -> bytes:
         path = Path(tmp) / "model.keras"
         model.save(path)
         return path.read_bytes()
-
-
-def load_trained(project: Project, name: str) -> tuple[dict, bytes, Path]:
-    """A trained model's model.json and int8 TFLite, with clear errors for what is missing."""
-    folder = project.model_dir(name)
-    if not (folder / "model.tflite").is_file() or not (folder / "model.json").is_file():
-        have = (
-            sorted(p.name for p in project.models_dir.iterdir() if (p / "model.tflite").is_file())
-            if project.models_dir.is_dir()
-            else []
-        )
-        raise KwsgenError(
-            f"no trained model {name!r} (kwsgen train makes one); trained: {', '.join(have) or 'none'}", project.root
-        )
-    try:
-        info = json.loads((folder / "model.json").read_text())
-        info["labels"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise KwsgenError(f"model.json is damaged ({exc}); train again", folder) from None
-    return info, (folder / "model.tflite").read_bytes(), folder
 
 
 def evaluate_test_set(project: Project, name: str | None = None, progress: bool = True) -> dict:
