@@ -12,7 +12,7 @@ from ..audio import read_audio
 from ..errors import KwsgenError
 from ..frontend import MinMax, stream_hops
 from ..fsutil import atomic_open
-from ..settings import load_frontend_settings
+from ..project.settings import load_frontend_settings
 from .main import app, console
 
 
