@@ -42,8 +42,9 @@ sys.path.insert(0, str(REPO))
 from kwsgen.project import UNKNOWN, Project, apply_plan, example_project_dir, plan_speech_commands  # noqa: E402
 from kwsgen.train.basemodel import base_keras_model, find_base, load_base  # noqa: E402
 from kwsgen.train.dataset import project_data  # noqa: E402
+from kwsgen.train.head import to_model_input  # noqa: E402
 from kwsgen.train.pretrain import PretrainConfig, speaker_bucket, speaker_of  # noqa: E402
-from kwsgen.train.transfer import to_model_input, train_project  # noqa: E402
+from kwsgen.train.transfer import train_project  # noqa: E402
 
 SHARED = Path(os.environ.get("KWSGEN_SHARED_DATA", REPO.parent / "shared" / "data"))
 KEYWORDS = ["yes", "no", "on", "off"]

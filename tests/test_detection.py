@@ -15,8 +15,9 @@ from kwsgen.project.settings import load_settings
 from kwsgen.project.store import Segment
 from kwsgen.resources import package_data
 from kwsgen.train import calibrate as cal
+from kwsgen.train.fitting import mine
 from kwsgen.train.negatives import BANK_FILE, NegativeBank, sample_windows, shipped_bank
-from kwsgen.train.transfer import Negatives, mine
+from kwsgen.train.sampling import Negatives
 
 from .conftest import in_ci
 from .project_helpers import new_project

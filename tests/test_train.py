@@ -164,7 +164,7 @@ def test_a_changed_model_folder_is_not_overwritten_without_force(trained):
 def test_the_head_trains_first_then_the_last_blocks_unfreeze():
     from kwsgen.project.settings import TrainingSection
     from kwsgen.train.basemodel import find_base, load_base
-    from kwsgen.train.transfer import build_transfer_model, fine_tune_layers
+    from kwsgen.train.head import build_transfer_model, fine_tune_layers
 
     base = load_base(find_base("kws25k"))
 
@@ -182,7 +182,7 @@ def test_the_head_trains_first_then_the_last_blocks_unfreeze():
 
 def test_resampling_balances_every_epoch():
     from kwsgen.train.dataset import SplitData
-    from kwsgen.train.transfer import resample_balanced
+    from kwsgen.train.sampling import resample_balanced
 
     split = SplitData(np.zeros((13, 49, 23), np.int8), np.array([0] * 10 + [1] * 3))
     _, y = resample_balanced(split, 2, 100, np.random.default_rng(0))
