@@ -125,11 +125,11 @@ def in_silence(spec: FirmwareSpec, audio: np.ndarray) -> tuple[np.ndarray, int]:
     silence before it, as if the device had been listening, and enough after
     it for the rule to decide.
     """
-    if len(audio) >= samples_needed(spec):
+    needed = samples_needed(spec)
+    if len(audio) >= needed:
         return audio, 0
     lead = spec.frontend.cascade_samples
-    zeros = np.zeros(lead, dtype=np.int16)
-    return np.concatenate([zeros, audio, np.zeros(samples_needed(spec), dtype=np.int16)]), lead
+    return np.concatenate([np.zeros(lead, np.int16), audio, np.zeros(needed, np.int16)]), lead
 
 
 def detections(file: str, lines: list[str], lead: int = 0) -> list[Detection]:

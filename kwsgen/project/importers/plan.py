@@ -14,6 +14,7 @@ from ...audio import AudioInfo, checked_info, read_audio, write_wav
 from ...errors import KwsgenError
 from ...progress import progress_bar
 from ..autolabel import centred_segment, find_utterances, label_keyword_recording, label_noise_recording
+from ..check import _plural
 from ..features import sha256_file
 from ..project import AUDIO_SUFFIXES, TRAINING_SESSION, Project
 from ..settings import SETS, UNKNOWN
@@ -151,7 +152,7 @@ def _dest_ok(dest: str) -> str:
     if Path(dest).is_absolute() or any(p in ("..", "") or p.startswith(".") for p in parts):
         raise KwsgenError(f"recording name {dest!r} must be a relative path without '..' or hidden parts")
     for p in parts:
-        if re.search(r"[\\\"'`\x00-\x1f\x7f]", p):
+        if _UNSAFE.search(p):
             raise KwsgenError(f"recording name {dest!r} contains a quote, a backslash or a control character")
     if not dest.lower().endswith(AUDIO_SUFFIXES):
         raise KwsgenError(f"recording name {dest!r} must end in .wav or .flac")
@@ -303,10 +304,6 @@ def apply_plan(project: Project, plan: ImportPlan, progress: bool = True, update
                 txn.stage_text(project.session_path(name).relative_to(project.root).as_posix(), session_text(session))
             txn.commit()
     return summary
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _stage_recording(txn: Transaction, rec: PlannedRecording) -> None:
