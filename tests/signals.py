@@ -12,6 +12,22 @@ def _clip(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
+def _decays_at_window_starts(n: int) -> np.ndarray:
+    """Decays by exactly the pre-emphasis factor, each starting a window: the
+    pre-emphasised window is almost all zeros, so the block gain s2 is 16-28
+    (the window step's large-gain branch), with a few small bumps near the edge."""
+    x = np.zeros(n, dtype=np.int64)
+    for k, (peak, bump) in enumerate([(32767, 0), (32767, 2), (20000, 5), (16384, 1), (-32768, 3), (9000, 7)]):
+        start = 3 * 320 * k
+        v, decay = peak, []
+        for _ in range(480):
+            decay.append(v)
+            v = round(v * 31785 / 32768)
+        x[start : start + 480] = decay
+        x[start + 1] += bump
+    return np.clip(x, -32768, 32767).astype(np.int16)
+
+
 def synthetic_signals(n: int = 16000, seed: int = 7) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     t = np.arange(n) / RATE
@@ -47,6 +63,7 @@ def synthetic_signals(n: int = 16000, seed: int = 7) -> dict[str, np.ndarray]:
     for start in (2000, 9000):
         bursts[start : start + 1500] = _clip(rng.standard_normal(1500) * 8000)
     sig["bursts"] = bursts
+    sig["decays_at_window_starts"] = _decays_at_window_starts(n)
     sig["short_479"] = _clip(rng.standard_normal(479) * 1000)
     sig["short_480"] = _clip(rng.standard_normal(480) * 1000)
     sig["short_801"] = _clip(rng.standard_normal(801) * 1000)

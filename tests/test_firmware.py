@@ -62,10 +62,10 @@ def test_engines_agree_on_every_test_recording_and_one_long_stream(project, spec
     report = verify_engines(project, spec, progress=False)
     assert not report.differences, report.differences[:3]
     assert report.lines > report.recordings  # several words per recording
-    # Instruction counts under QEMU are exact and repeatable, so they are gated: a change that costs
-    # more than a few percent fails here (measured 35,656 per hop and 2.49 per MAC with kws25k;
-    # issue 16's targets are 25,000 and 2.0).
-    assert 34_000 <= report.instructions_per_hop <= 36_500, report.instructions_per_hop
+    # Instruction counts under QEMU are exact and repeatable, so they are gated: the front end's hop
+    # must stay within issue 16's target of 25,000 (measured 24,943 with this firmware's pipeline), and
+    # inference within a few percent of 2.49 per MAC with kws25k (the target is 2.0).
+    assert 24_000 <= report.instructions_per_hop <= 25_000, report.instructions_per_hop
     macs = sum(layer.macs for layer in spec.model.layers)
     assert 2.3 <= report.instructions_per_inference / macs <= 2.55, report.instructions_per_inference / macs
 

@@ -34,9 +34,18 @@ def test_real_speech_on_m4(long_speech, dsp):
     check_qemu(long_speech, dsp=dsp)
 
 
-def test_other_configuration_on_m4():
-    # An odd window and a radix-2 last stage exercise the DSP path's scalar tails.
-    config = FrontendConfig(window_size=255, hop_size=128, n_mels=16, n_coeffs=10)
+@pytest.mark.parametrize(
+    "config",
+    [
+        # An odd window and a radix-2 last stage exercise the DSP path's scalar tails, and the peak
+        # kept from the last window covers an odd number of samples from an odd start.
+        FrontendConfig(window_size=255, hop_size=128, n_mels=16, n_coeffs=10),
+        # Windows overlapping by more than a hop: the peak is searched over the whole window.
+        FrontendConfig(window_size=400, hop_size=160, n_mels=40, n_coeffs=13),
+    ],
+    ids=["odd-window", "overlap-over-a-hop"],
+)
+def test_other_configuration_on_m4(config):
     check_qemu(SYNTHETIC[:60000], config, dsp=True)
 
 

@@ -150,3 +150,23 @@ def test_a_table_rounded_the_wrong_way_is_caught():
     )
     with pytest.raises(AssertionError):
         check_tables(broken, CONFIGS["default"])
+
+
+def test_every_allowed_dct_table_is_mirrored():
+    # The C folds each DCT row in half (D[c][B-1-b] = (-1)^c D[c][b]); that must hold for the rounded
+    # integers of every n_mels the configuration allows, not only for the cosines.
+    for n_mels in range(2, 129):
+        rows = c_arrays(tables_source(FrontendConfig(n_mels=n_mels, n_coeffs=n_mels, window_size=1024, hop_size=512)))
+        table = rows["kws_fe_dct"]
+        for c in range(n_mels):
+            row = table[c * n_mels : (c + 1) * n_mels]
+            assert row[::-1] == [v * (-1) ** c for v in row], (n_mels, c)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_mel_weights_are_stored_back_to_back(name):
+    # log_mel walks one pointer through the weights, so each band's offset is the running sum of the counts.
+    arrays = c_arrays(tables_source(CONFIGS[name]))
+    counts, offsets = arrays["kws_fe_mel_count"], arrays["kws_fe_mel_offset"]
+    assert offsets == [sum(counts[:m]) for m in range(len(counts))]
+    assert len(arrays["kws_fe_mel_weights"]) == sum(counts)

@@ -43,4 +43,22 @@ static inline void kws_store_pair(int16_t *p, int32_t v)
     KWS_MEMCPY4(p, &v);
 }
 
+#if KWS_USE_DSP
+/* PKHBT and PKHTB: pack two halfwords into one word in one instruction.
+ * ACLE has no intrinsic for them and GCC 12 does not form them from C. */
+static inline int32_t kws_pack_bottoms(int32_t lo, int32_t hi)
+{
+    int32_t out; /* (lo.bottom, hi.bottom) */
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(out) : "r"(lo), "r"(hi));
+    return out;
+}
+
+static inline int32_t kws_pack_tops(int32_t lo, int32_t hi)
+{
+    int32_t out; /* (lo.top, hi.top) */
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(out) : "r"(lo), "r"(hi));
+    return out;
+}
+#endif
+
 #endif /* KWS_DSP_H */

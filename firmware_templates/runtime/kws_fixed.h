@@ -15,8 +15,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KWS_INLINE static inline __attribute__((always_inline))
+#define KWS_NOINLINE __attribute__((noinline))
 #else
 #define KWS_INLINE static inline
+#define KWS_NOINLINE
 #endif
 
 /* Count of leading zero bits; x must not be 0. */

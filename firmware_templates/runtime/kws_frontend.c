@@ -13,6 +13,7 @@ void kws_frontend_init(kws_frontend_t *fe, const kws_minmax_t *minmax)
 void kws_frontend_reset(kws_frontend_t *fe)
 {
     fe->fill = 0;
+    fe->kept_peak = -1;
     fe->head = 0;
     fe->frames = 0;
     fe->dropped = 0;
@@ -27,12 +28,31 @@ static void push_cascade(kws_frontend_t *fe, const int8_t *features)
     fe->head = (uint16_t)((fe->head + 1u) % KWS_FE_CASCADE_LEN);
 }
 
+/* Step 1's peak. When windows overlap by at most a hop, the window's first
+ * W - H samples are the last window's [H, W), whose peak was found then: only
+ * the rest is searched, as [W - H, H) and [H, W), the latter kept for next time. */
+static int32_t window_peak(kws_frontend_t *fe)
+{
+#if 2 * KWS_FE_HOP_SIZE >= KWS_FE_WINDOW_SIZE
+    const int kept = KWS_FE_WINDOW_SIZE - KWS_FE_HOP_SIZE;
+    const int32_t head = fe->kept_peak >= 0 ? fe->kept_peak : kws_peak(fe->samples, kept);
+    const int32_t middle = kws_peak(fe->samples + kept, KWS_FE_HOP_SIZE - kept);
+    const int32_t tail = kws_peak(fe->samples + KWS_FE_HOP_SIZE, kept);
+    int32_t peak = head > middle ? head : middle;
+    fe->kept_peak = tail;
+    return peak > tail ? peak : tail;
+#else
+    return kws_peak(fe->samples, KWS_FE_WINDOW_SIZE);
+#endif
+}
+
 static void finish_window(kws_frontend_t *fe, kws_fe_hop_t *hop)
 {
     int want;
     hop->produced = 1;
     hop->frame = fe->frames;
-    hop->peak = kws_mfcc_frame(fe->samples, hop->mfcc, &fe->work);
+    hop->peak = window_peak(fe);
+    kws_mfcc_frame(fe->samples, hop->peak, hop->mfcc, &fe->work);
     if (fe->minmax != NULL) {
         kws_scale_minmax(hop->mfcc, fe->minmax, hop->features);
         push_cascade(fe, hop->features);

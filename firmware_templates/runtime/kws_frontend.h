@@ -27,6 +27,7 @@
 typedef struct {
     int16_t samples[KWS_FE_WINDOW_SIZE]; /* newest window; the last `fill` are valid */
     uint16_t fill;
+    int32_t kept_peak; /* peak of the samples kept for the next window; -1: not known */
     uint16_t head; /* cascade row of the oldest window */
     uint32_t frames; /* windows produced since reset */
     uint32_t dropped; /* filter requests made before the cascade was full */

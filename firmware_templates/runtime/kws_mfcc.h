@@ -13,9 +13,13 @@ typedef struct {
     int32_t logmel[KWS_FE_N_MELS];
 } kws_mfcc_work_t;
 
-/* MFCCs of x[0..KWS_FE_WINDOW_SIZE-1] into mfcc[0..KWS_FE_N_COEFFS-1].
- * Returns the peak max|x[n]|, which the energy filter uses. */
-int32_t kws_mfcc_frame(const int16_t *x, int32_t *mfcc, kws_mfcc_work_t *work);
+/* MFCCs of x[0..KWS_FE_WINDOW_SIZE-1] into mfcc[0..KWS_FE_N_COEFFS-1], given
+ * the window's peak max|x[n]| (step 1; kws_peak finds it). The front end
+ * passes it in because it reuses the overlap's peak from the last window. */
+void kws_mfcc_frame(const int16_t *x, int32_t peak, int32_t *mfcc, kws_mfcc_work_t *work);
+
+/* max|x[k]| over k < n (0 for n = 0), as an int32: |-32768| = 32768. */
+int32_t kws_peak(const int16_t *x, int n);
 
 /* Step 7's fixed-point log: log2(max(e, 1)) in Q10. */
 int32_t kws_log2_q10(uint64_t e);

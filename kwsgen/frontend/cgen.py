@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import __version__
 from ..fsutil import atomic_write_text
-from .config import EnergyFilterConfig, FrontendConfig
+from .config import ConfigError, EnergyFilterConfig, FrontendConfig
 from .tables import FrontendTables, build_tables
 
 HEADER_NAME = "kws_fe_config.h"
@@ -27,6 +27,18 @@ def _c_array(ctype: str, name: str, values: np.ndarray, size_macro: str | None =
     body = ",\n    ".join(lines)
     size = size_macro or str(len(vals))
     return f"const {ctype} {name}[{size}] = {{\n    {body}\n}};\n"
+
+
+def dct_is_mirrored(dct: np.ndarray) -> bool:
+    """D[c][B-1-b] == (-1)^c D[c][b] for every entry, exactly, after rounding.
+
+    The cosines are mirrored in exact arithmetic and the C folds each row in
+    half on that basis; the rounded integers are mirrored too for every n_mels
+    the configuration allows (a test checks 2..128), and generating C refuses a
+    table that is not.
+    """
+    signs = np.where(np.arange(dct.shape[0]) % 2 == 0, 1, -1)[:, np.newaxis]
+    return bool(np.array_equal(dct[:, ::-1], dct * signs))
 
 
 def config_header(config: FrontendConfig, filt: EnergyFilterConfig) -> str:
@@ -70,6 +82,8 @@ def config_header(config: FrontendConfig, filt: EnergyFilterConfig) -> str:
 
 def tables_source(config: FrontendConfig) -> str:
     t: FrontendTables = build_tables(config)
+    if not dct_is_mirrored(t.dct):
+        raise ConfigError(f"the rounded DCT table for n_mels={config.n_mels} is not mirrored; the C needs it to be")
     twiddles = np.stack([t.fft_tw_re, t.fft_tw_im], axis=1)
     split = np.stack([t.split_tw_re, t.split_tw_im], axis=1)
     parts = [
