@@ -47,6 +47,13 @@ def test_front_end_instruction_counts_are_quoted_from_the_saved_run(path):
     quoted(f"{m4[path]['instructions_per_hop_median']:,}", f"front end, {path}")
 
 
+def test_front_end_memory_is_quoted_from_the_saved_run():
+    m4 = results("frontend")["cortex_m4"]
+    quoted(f"**{m4['ram_state_bytes']:,} B state**", "front-end state")
+    quoted(f"**+ {m4['ram_stack_bytes']:,} B stack = {m4['ram_total_bytes']:,} B RAM**", "front-end stack and RAM")
+    quoted(f"flash {m4['flash_code_bytes']:,} B code + {m4['flash_tables_bytes']:,} B tables", "front-end flash")
+
+
 def test_cmsis_reference_figures_are_quoted_from_the_saved_run():
     for ref in results("frontend")["cortex_m4"]["reference_cmsis_dsp_arm_mfcc_q15"]:
         assert ref["mfcc_max_error_vs_float"] <= 0.1  # the reference computed real MFCCs
