@@ -80,6 +80,24 @@ def odd_convolutions(seed: int = 1):
     return model
 
 
+def in_place_layers(seed: int = 9, rows: int = 9):
+    """Layers the generated code runs in place, at every edge of the rule (kws_nn.h): depthwise kernels
+    padding 2, 1 and 0 rows (5x5, dilated 3x3, 4x2, 1x3), channel counts not a multiple of 4, 1x1
+    convolutions keeping and reducing the depth; rows=2 makes the image shorter than the padding."""
+    keras = tf().keras
+    L = keras.layers
+    x_in = keras.Input((rows, 7, 5))
+    x = L.DepthwiseConv2D((5, 5), padding="same", activation="relu")(x_in)
+    x = L.DepthwiseConv2D((3, 3), padding="same", dilation_rate=(2, 2))(x)
+    x = L.DepthwiseConv2D((4, 2), padding="same", activation="relu6")(x)
+    x = L.DepthwiseConv2D((1, 3), padding="same")(x)
+    x = L.Conv2D(5, (1, 1), activation="relu")(x)
+    x = L.Conv2D(3, (1, 1))(x)
+    model = keras.Model(x_in, x)
+    _init(model, seed)
+    return model
+
+
 def pools_and_dense(seed: int = 2):
     """Average and max pooling (SAME and VALID), flatten (RESHAPE), dense layers, softmax."""
     keras = tf().keras

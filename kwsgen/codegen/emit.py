@@ -91,7 +91,7 @@ def _shape(graph: Graph, idx: int) -> str:
     return "x".join(str(d) for d in graph.tensor(idx).shape)
 
 
-def scratch_bytes(p: OpParams) -> int:
+def scratch_bytes(p: OpParams, in_place: bool = False) -> int:
     """Scratch a kernel needs, for both the portable and the DSP path (see kws_nn.h)."""
 
     def a8(n: int) -> int:
@@ -101,8 +101,37 @@ def scratch_bytes(p: OpParams) -> int:
         depth4 = (p["k_h"] * p["k_w"] * p["in_c"] + 3) // 4 * 4
         return a8(depth4) + 4 * depth4  # an int8 column, then two int16 columns
     if p.kind == "depthwise":
-        return a8(p["in_c"]) + 12 * p["k_h"] * p["k_w"]  # a padding row, (64-bit) tap pointers, int32 offsets
+        tables = a8(p["in_c"]) + 12 * p["k_h"] * p["k_w"]  # a padding row, (64-bit) tap pointers, int32 offsets
+        if in_place:  # then the output rows held until no later row reads the input they overwrite
+            return a8(tables) + (p["pad_h"] + 1) * p["out_w"] * p["out_c"]
+        return tables
     return 0
+
+
+def can_run_in_place(p: OpParams) -> bool:
+    """Whether the kernel may write its output over its input (kws_nn.h says when)."""
+    if p.kind == "conv":
+        return (
+            (p["k_h"], p["k_w"], p["stride_h"], p["stride_w"], p["pad_h"], p["pad_w"]) == (1, 1, 1, 1, 0, 0)
+            and (p["out_h"], p["out_w"]) == (p["in_h"], p["in_w"])
+            and p["out_c"] <= p["in_c"]
+        )
+    if p.kind == "depthwise":
+        return (
+            (p["stride_h"], p["stride_w"], p["depth_multiplier"]) == (1, 1, 1)
+            and (p["out_h"], p["out_w"], p["out_c"]) == (p["in_h"], p["in_w"], p["in_c"])
+            and p["pad_h"] >= 0
+        )
+    return False
+
+
+def plan_layers(graph: Graph, params: list[OpParams]) -> MemoryPlan:
+    """The memory plan, with every layer that can run in place over an input that dies with it doing so."""
+    ops = list(zip(graph.operators, params, strict=True))
+    plain = plan_memory(graph, {op.index: scratch_bytes(p) for op, p in ops})
+    in_place = {op.index for op, p in ops if can_run_in_place(p) and plain.input_dies_at(graph, op.index)}
+    scratch = {op.index: scratch_bytes(p, op.index in in_place) for op, p in ops}
+    return plan_memory(graph, scratch, in_place)
 
 
 REQUANT_EXACT, REQUANT_FAST, REQUANT_FAST_INT8 = 0, 1, 2
@@ -272,7 +301,7 @@ def _comment(graph: Graph, op: Operator) -> str:
 
 def _layers(graph: Graph) -> tuple[list[LayerCode], list[OpParams], MemoryPlan]:
     params = [op_params(graph, op) for op in graph.operators]
-    plan = plan_memory(graph, {op.index: scratch_bytes(p) for op, p in zip(graph.operators, params, strict=True)})
+    plan = plan_layers(graph, params)
     layers = []
     for op, p in zip(graph.operators, params, strict=True):
         layer = LayerCode(op.index, op.op, _comment(graph, op))

@@ -5,13 +5,16 @@ it (or the start, for the model input) to the last operator that reads it
 (or the end, for the model output). A RESHAPE's output is its input under
 another shape, so the two share one buffer and one lifetime. Scratch memory
 an operator needs (a convolution's im2col columns) lives for that operator
-alone. Buffers are placed largest first, each at the lowest offset that
+alone. An operator that can run in place, and whose input dies with it,
+writes its output over its input: the two share one buffer, as a RESHAPE's
+do. Buffers are placed largest first, each at the lowest offset that
 overlaps no buffer alive at the same time: the greedy strategy TFLite
-Micro's own planner uses, so the arena sizes are comparable.
+Micro's own planner uses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from .model import Graph
@@ -45,6 +48,16 @@ class MemoryPlan:
     buffers: list[Buffer]
     tensor_offset: dict[int, int]
     scratch_offset: dict[int, int]
+    in_place: frozenset[int] = frozenset()  # operators that write over their input
+
+    def input_dies_at(self, graph: Graph, op_index: int) -> bool:
+        """Whether nothing after operator op_index reads its first input (nor is it the model's output)."""
+        op = graph.operators[op_index]
+        first = next((i for i in op.inputs if i >= 0 and not graph.tensor(i).is_constant), None)
+        if first is None:
+            return False
+        buffer = next(b for b in self.buffers if first in b.tensors)
+        return buffer.last == op_index
 
     def describe(self) -> list[str]:
         lines = []
@@ -58,8 +71,15 @@ def _align(n: int) -> int:
     return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
 
-def plan_memory(graph: Graph, scratch_sizes: dict[int, int] | None = None) -> MemoryPlan:
-    """Offsets for every non-constant tensor and every scratch request (op index -> bytes)."""
+def plan_memory(
+    graph: Graph, scratch_sizes: dict[int, int] | None = None, in_place: Collection[int] = ()
+) -> MemoryPlan:
+    """Offsets for every non-constant tensor and every scratch request (op index -> bytes).
+
+    in_place: operators whose output may overwrite their first input; the caller
+    checks that the kernel allows it and that the input dies there
+    (MemoryPlan.input_dies_at on a plan made without them).
+    """
     scratch_sizes = scratch_sizes or {}
     n_ops = len(graph.operators)
     root: dict[int, Buffer] = {}
@@ -80,8 +100,10 @@ def plan_memory(graph: Graph, scratch_sizes: dict[int, int] | None = None) -> Me
                     new_buffer(idx, -1)
                 root[idx].last = max(root[idx].last, step)
         for idx in op.outputs:
-            if op.op == "RESHAPE" and not graph.tensor(op.inputs[0]).is_constant:
+            if op.index in in_place or (op.op == "RESHAPE" and not graph.tensor(op.inputs[0]).is_constant):
                 alias = root[op.inputs[0]]
+                if alias.size < graph.tensor(idx).size:
+                    raise ValueError(f"operator {op.index} cannot write its output over its smaller input")
                 alias.tensors.append(idx)
                 alias.last = max(alias.last, step)
                 root[idx] = alias
@@ -112,4 +134,4 @@ def plan_memory(graph: Graph, scratch_sizes: dict[int, int] | None = None) -> Me
     arena = _align(max((b.end for b in buffers), default=0))
     tensor_offset = {t: b.offset for b in buffers for t in b.tensors}
     scratch_offset = {b.scratch_of: b.offset for b in buffers if b.scratch_of is not None}
-    return MemoryPlan(arena, buffers, tensor_offset, scratch_offset)
+    return MemoryPlan(arena, buffers, tensor_offset, scratch_offset, frozenset(in_place))

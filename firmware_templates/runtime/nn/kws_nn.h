@@ -83,8 +83,13 @@ typedef struct {
  *
  * FULLY_CONNECTED, int8, TFLite's own [units][depth]. */
 
+/* May run in place (output == input) when it is 1x1, stride 1, unpadded and out_c <= in_c:
+ * each pixel is read into the scratch columns before its outputs are written. */
 void kws_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
-/* scratch: in_c rounded up to 8, plus 12 bytes per tap, 8-byte aligned (padding row, tap tables). */
+/* scratch: in_c rounded up to 8, plus 12 bytes per tap rounded up to 8, 8-byte aligned (padding
+ * row, tap tables). May run in place (output == input) with stride 1, depth multiplier 1 and the
+ * output the input's shape; the scratch then also holds pad_h + 1 output rows (out_w * out_c bytes
+ * each) after the tap tables. */
 void kws_depthwise_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
 void kws_fully_connected_s8(const kws_fc_params_t *p, const int8_t *input, int8_t *output);
 void kws_avg_pool_s8(const kws_pool_params_t *p, const int8_t *input, int8_t *output);

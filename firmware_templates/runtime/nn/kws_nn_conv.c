@@ -98,10 +98,16 @@ KWS_INLINE void conv_body(const kws_conv_params_t *p, const int8_t *input, int8_
 {
     const kws_requant_params_t rq = KWS_REQUANT_PARAMS(p);
     const int32_t depth4 = depth4_of(p), pixels = (int32_t)p->out_h * p->out_w;
+    const int in_place = output == input;
     int32_t pixel, k;
     int oc;
     for (pixel = 0; pixel < pixels; pixel++) {
         const int8_t *col = column(p, input, pixel, scratch);
+        if (col != scratch && in_place) {
+            /* In place (a 1x1 layer, out_c <= in_c): the outputs overwrite the pixel being read. */
+            copy_bytes(scratch, col, depth4);
+            col = scratch;
+        }
         for (oc = 0; oc < p->out_c; oc += 2) {
             const int8_t *w = (const int8_t *)p->filter + (int32_t)oc * depth4;
             int32_t s0 = 0, s1 = 0;

@@ -140,6 +140,18 @@ KWS_INLINE int channels_by_four(const kws_conv_params_t *p, const kws_requant_pa
 }
 #endif
 
+/* In place (output == input; the generator aliases only stride-1 layers with
+ * depth multiplier 1 whose output has the input's shape), output row oy would
+ * overwrite input row oy, which output rows up to oy + pad_h still read. So
+ * each output row is held in one of pad_h + 1 row buffers after the tap
+ * tables and copied home once the last row that reads its input is done. */
+static int8_t *held_rows(const kws_conv_params_t *p, int8_t *scratch)
+{
+    const int32_t pad_bytes = ((int32_t)p->in_c + 7) & ~(int32_t)7;
+    const int32_t table_bytes = (12 * (int32_t)p->k_h * p->k_w + 7) & ~(int32_t)7;
+    return scratch + pad_bytes + table_bytes;
+}
+
 KWS_INLINE void depthwise_body(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch,
                                int mode)
 {
@@ -147,6 +159,9 @@ KWS_INLINE void depthwise_body(const kws_conv_params_t *p, const int8_t *input, 
     const int8_t **taps = tap_table(p, scratch);
     const int n_taps = p->k_h * p->k_w, in_c = p->in_c, out_c = p->out_c;
     const int span_h = (p->k_h - 1) * p->dil_h, span_w = (p->k_w - 1) * p->dil_w;
+    const int32_t row_bytes = (int32_t)p->out_w * out_c;
+    const int in_place = output == input, held = p->pad_h + 1;
+    int8_t *const rows = in_place ? held_rows(p, scratch) : output;
     int32_t *offsets = (int32_t *)(void *)(taps + n_taps); /* of each tap from the top-left one */
     int oy, ox, t;
     for (t = 0; t < n_taps; t++) {
@@ -155,6 +170,7 @@ KWS_INLINE void depthwise_body(const kws_conv_params_t *p, const int8_t *input, 
     for (oy = 0; oy < p->out_h; oy++) {
         const int iy0 = oy * p->stride_h - p->pad_h;
         const int rows_inside = iy0 >= 0 && iy0 + span_h < p->in_h;
+        int8_t *out = in_place ? rows + (oy % held) * row_bytes : output + oy * row_bytes;
         for (ox = 0; ox < p->out_w; ox++) {
             const int ix0 = ox * p->stride_w - p->pad_w;
             int done = 0;
@@ -168,11 +184,20 @@ KWS_INLINE void depthwise_body(const kws_conv_params_t *p, const int8_t *input, 
             }
 #if KWS_USE_DSP
             if (p->depth_multiplier == 1) {
-                done = channels_by_four(p, &rq, mode, taps, n_taps, output);
+                done = channels_by_four(p, &rq, mode, taps, n_taps, out);
             }
 #endif
-            channels_scalar(p, &rq, mode, taps, n_taps, done, output);
-            output += out_c;
+            channels_scalar(p, &rq, mode, taps, n_taps, done, out);
+            out += out_c;
+        }
+        if (in_place && oy >= p->pad_h) {
+            const int home = oy - p->pad_h; /* no later row reads input row `home` */
+            memcpy(output + home * row_bytes, rows + (home % held) * row_bytes, (size_t)row_bytes);
+        }
+    }
+    if (in_place) {
+        for (oy = p->out_h - p->pad_h < 0 ? 0 : p->out_h - p->pad_h; oy < p->out_h; oy++) {
+            memcpy(output + oy * row_bytes, rows + (oy % held) * row_bytes, (size_t)row_bytes);
         }
     }
 }
