@@ -39,6 +39,8 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from results import save  # noqa: E402  (bench/results.py)
+
 from kwsgen.project import UNKNOWN, Project, apply_plan, example_project_dir, plan_speech_commands  # noqa: E402
 from kwsgen.train.basemodel import base_keras_model, find_base, load_base  # noqa: E402
 from kwsgen.train.dataset import project_data  # noqa: E402
@@ -151,7 +153,10 @@ def main() -> None:
         if args.only in (None, "speech-commands"):
             print("speech commands, held-out speakers", file=sys.stderr)
             results["speech_commands_held_out"] = speech_commands(seeds, Path(tmp))
-    print(json.dumps(results, indent=1))
+    if args.only is None:
+        save("transfer", results)  # the README quotes the full run
+    else:
+        print(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
