@@ -7,8 +7,8 @@ STAMP := $(VENV)/.kwsgen-setup
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml host_tools/setup.sh
-	bash host_tools/setup.sh $(VENV)
+$(STAMP): pyproject.toml host_tools/scripts/setup.sh
+	bash host_tools/scripts/setup.sh $(VENV)
 	touch $@
 
 # The main job on the shipped example project: features, training, int8 C checked against TFLite Micro.

@@ -13,7 +13,7 @@ from .conftest import REPO
 
 def test_cmake_build_and_ctest(tmp_path):
     if shutil.which("cmake") is None:
-        pytest.fail("cmake is missing: run host_tools/setup.sh")
+        pytest.fail("cmake is missing: run host_tools/scripts/setup.sh")
     build = tmp_path / "build"
     steps = [
         ["cmake", "-S", str(REPO), "-B", str(build), "-DKWSGEN_SANITIZE=ON"],

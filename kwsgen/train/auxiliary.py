@@ -1,7 +1,7 @@
 """Auxiliary Unknown inputs for transfer learning: other words and noise, added every epoch.
 
 The shipped set (kwsgen/data/auxiliary_unknown.npz, made by
-host_tools/make_auxiliary_set.py from text-to-speech and synthetic noise)
+host_tools/scripts/make_auxiliary_set.py from text-to-speech and synthetic noise)
 holds int32 MFCCs for the default front end. A folder of audio files works
 with any front end: every file is cut into one-second clips. Words that are
 labels of the project are left out, so a keyword never trains as Unknown.

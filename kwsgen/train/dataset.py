@@ -231,7 +231,7 @@ def mix_noise(clip: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random
 
 def noise_recordings(source: str, root) -> list[np.ndarray]:
     """Noise for [augmentation] noise_source: shipped (the example project's noise recordings, made by
-    host_tools/make_example_project.py: pink, brown, hum, fan, knocks), a folder of audio, or none."""
+    host_tools/scripts/make_example_project.py: pink, brown, hum, fan, knocks), a folder of audio, or none."""
     from pathlib import Path
 
     from ..project import example_project_dir

@@ -2,7 +2,7 @@
 
 A user brings a few hundred clips; a detector that must stay quiet through
 hours of conversation needs far more "not a keyword" than that. The bank
-(kwsgen/data/negative_bank.npz, made by host_tools/make_negative_bank.py from
+(kwsgen/data/negative_bank.npz, made by host_tools/scripts/make_negative_bank.py from
 ../shared/data) holds long *streams* of real speech as the front end's int8
 features, one row per hop: Speech Commands words said one after another,
 spoken sentences and wake phrases, some over noise. Training cuts model
@@ -183,7 +183,7 @@ def shipped_bank(config: FrontendConfig, minmax: MinMax) -> NegativeBank:
         raise KwsgenError(
             "the shipped negative bank is made for the default front end, and this project's [frontend] differs: "
             'set [negatives] source = "none" (or pretrain a base and rebuild the bank with '
-            "host_tools/make_negative_bank.py)"
+            "host_tools/scripts/make_negative_bank.py)"
         )
     return bank.rescaled(minmax)
 

@@ -2,7 +2,7 @@
 # Set up everything kwsgen needs on a Debian/Ubuntu machine: the Debian
 # packages its C checks use (installed only where missing, without
 # recommends), then a virtual environment with kwsgen and its test tools.
-# Usage: host_tools/setup.sh [VENV_DIR]
+# Usage: host_tools/scripts/setup.sh [VENV_DIR]
 set -euo pipefail
 
 venv="${1:-.venv}"

@@ -2,7 +2,7 @@
 
 espeak-ng (Debian package espeak-ng) says "yes"; the word is resampled to
 16 kHz, centred in one second and mixed with quiet deterministic noise.
-Run from the repository root: python host_tools/make_demo_clip.py
+Run from the repository root: python host_tools/scripts/make_demo_clip.py
 """
 
 from __future__ import annotations

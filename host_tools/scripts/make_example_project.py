@@ -15,7 +15,7 @@ in truth.csv, the ground truth for measuring kwsgen label auto.
 Needs the Debian packages espeak-ng, flite, festival, festvox-kallpc16k,
 festvox-kdlpc16k and festvox-us-slt-hts. Run from the repository root:
 
-    python host_tools/make_example_project.py [--out kwsgen/data/example_project]
+    python host_tools/scripts/make_example_project.py [--out kwsgen/data/example_project]
 
 The same engines and seed give the same audio.
 """

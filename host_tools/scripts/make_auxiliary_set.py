@@ -11,7 +11,7 @@ leave out the words a project uses as keywords.
 Needs the same Debian packages as make_example_project.py. Run from the
 repository root:
 
-    python host_tools/make_auxiliary_set.py [--out kwsgen/data/auxiliary_unknown.npz]
+    python host_tools/scripts/make_auxiliary_set.py [--out kwsgen/data/auxiliary_unknown.npz]
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ audio is stored, only features, peaks and tags.
 
 Run from the repository root (about a minute):
 
-    python host_tools/make_negative_bank.py [--data ../shared/data] [--out kwsgen/data/negative_bank.npz]
+    python host_tools/scripts/make_negative_bank.py [--data ../shared/data] [--out kwsgen/data/negative_bank.npz]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from kwsgen.audio import audio_info, read_audio
 from kwsgen.frontend import FrontendConfig, frame_signal
@@ -118,7 +118,7 @@ def hop_tags(sample_tags: np.ndarray, n_hops: int, config: FrontendConfig) -> np
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
     parser.add_argument("--out", type=Path, default=Path("kwsgen/data/negative_bank.npz"))
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
