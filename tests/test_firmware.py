@@ -485,6 +485,36 @@ def test_scores_round_halves_up_at_the_tie_values():
     assert (_score(159, 1), _score(161, 1), _score(255, 1), _score(0, 1)) == (62, 63, 100, 0)
 
 
+SCORE_TABLE_MAIN = """#include <stdio.h>
+#include "kws_pipeline.h"
+int main(void)
+{
+    uint32_t n, sum;
+    for (n = 1; n <= 8; n++) {
+        for (sum = 0; sum <= 255u * n; sum++) {
+            printf("%u ", (unsigned)kws_pipeline_score(sum, n));
+        }
+    }
+    return 0;
+}
+"""
+
+
+def test_the_c_score_equals_the_python_one_for_every_sum_including_the_ties(spec, tmp_path):
+    """kws_pipeline_score on the host, under the sanitizers, for every sum of up to 8 classifications."""
+    from kwsgen.firmware.engines import _host_program, core_dir
+    from kwsgen.firmware.simulate import _score
+
+    core = core_dir(spec)
+    main = tmp_path / "score_table.c"
+    main.write_text(SCORE_TABLE_MAIN)
+    exe = _host_program((*sorted(core.glob("*.c")), main), core, "score_table", "score-table", sanitize=True)
+    got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    want = [_score(total, n) for n in range(1, 9) for total in range(255 * n + 1)]
+    assert got == want
+    assert (got[160], got[224]) == (63, 88)  # n = 1: the ties 0.625 and 0.875 round up
+
+
 ESP_IDF_STUBS = {
     # Declarations as ESP-IDF 5.5.3 has them (checked against its headers), enough to compile the glue.
     "esp_err.h": "typedef int esp_err_t;\n#define ESP_ERROR_CHECK(x) ((void)(x))\n",

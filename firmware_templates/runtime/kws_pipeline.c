@@ -61,9 +61,13 @@ static void report(kws_pipeline_t *p, const kws_fe_hop_t *hop, uint16_t classifi
     r.frame = hop->frame;
     r.sample = hop->frame * (uint32_t)KWS_FE_HOP_SIZE + (uint32_t)(KWS_FE_WINDOW_SIZE - 1);
     r.classification = classification;
-    /* sum / (256 n) in hundredths, rounded half up. */
-    r.score = (uint8_t)((sum * 100u + n * 128u) / (n * 256u));
+    r.score = kws_pipeline_score(sum, n);
     p->on_result(&r, p->user);
+}
+
+uint8_t kws_pipeline_score(uint32_t sum, uint32_t n)
+{
+    return (uint8_t)((sum * 100u + n * 128u) / (n * 256u));
 }
 
 /* Whether probability sum / (256 n) of class top reaches the class's threshold: sum >= min[top] * n. */

@@ -60,6 +60,10 @@ void kws_pipeline_reset(kws_pipeline_t *p);
 /* Pushes n samples; calls on_result for each result. Returns the inferences run. */
 uint32_t kws_pipeline_process(kws_pipeline_t *p, const int16_t *x, size_t n);
 
+/* The mean top probability sum / (256 n) of n classifications, in hundredths, rounded half
+ * up: sum 160 of n = 1 (0.625) gives 63. The score every result carries. */
+uint8_t kws_pipeline_score(uint32_t sum, uint32_t n);
+
 /* The label of a classification (0: "UNK"), JSON-escaped. */
 const char *kws_pipeline_label(uint16_t classification);
 
