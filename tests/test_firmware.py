@@ -92,6 +92,91 @@ def test_continuous_mode_agrees_and_reports_each_keyword_once(project, spec, eve
     assert all(b - a >= max(suppress, 1) * 320 for a, b in itertools.pairwise(samples))
 
 
+SCRIPTED_MODEL = """/* A stand-in for kws_model.c: each invoke returns the next row of outputs.bin. */
+#include <stdio.h>
+#include <stdlib.h>
+#include "kws_model.h"
+static int8_t input[KWS_MODEL_INPUT_SIZE], output[KWS_MODEL_OUTPUT_SIZE];
+static FILE *rows;
+void kws_model_init(void) { if (!rows) rows = fopen("outputs.bin", "rb"); }
+int8_t *kws_model_input(void) { return input; }
+void kws_model_invoke(void)
+{
+    if (fread(output, 1, sizeof(output), rows) != sizeof(output)) { fputs("out of rows\\n", stderr); exit(3); }
+}
+const int8_t *kws_model_output(void) { return output; }
+"""
+
+SCRIPTED_MAIN = """#include <stdio.h>
+#include <stdlib.h>
+#include "kws_pipeline.h"
+static void show(const kws_result_t *r, void *user)
+{
+    (void)user;
+    printf("%u %u %u\\n", (unsigned)r->frame, (unsigned)r->classification, (unsigned)r->score);
+}
+int main(int argc, char **argv)
+{
+    static kws_pipeline_t p;
+    static const int16_t silence[100] = {0};
+    long left = atol(argv[1]);
+    (void)argc;
+    kws_pipeline_init(&p, show, 0);
+    while (left > 0) {
+        const long n = left < 100 ? left : 100;
+        kws_pipeline_process(&p, silence, (size_t)n);
+        left -= n;
+    }
+    return 0;
+}
+"""
+
+
+def scripted_outputs(rng, n, n_classes, unknown):
+    """Model outputs in bursts: a keyword (or Unknown) strong for a few classifications, then noise."""
+    out = rng.integers(-128, -60, (n, n_classes))
+    i = 0
+    while i < n:
+        length = int(rng.integers(1, 8))
+        winner = int(rng.integers(n_classes)) if rng.random() < 0.8 else unknown - 1
+        out[i : i + length, winner] = rng.integers(40, 128, min(length, n - i))
+        i += length + int(rng.integers(0, 6))
+    return out.astype(np.int8)
+
+
+@pytest.mark.parametrize(
+    "every,average,suppress,hits", [(1, 1, 2, 1), (1, 3, 3, 2), (2, 2, 5, 1), (3, 4, 4, 3), (1, 2, 0, 1)]
+)
+def test_continuous_rule_in_c_equals_python_on_scripted_outputs(spec, tmp_path, every, average, suppress, hits):
+    """kws_pipeline.c's averaging, streaks and suppression against apply_rule, exactly, on 600 scripted model
+    outputs whose bursts land on every edge of the rule (the model is replaced; the front end runs on silence)."""
+    from kwsgen.firmware.engines import _host_program, core_dir
+    from kwsgen.firmware.simulate import apply_rule
+
+    cont = continuous(spec, every=every, average=average, suppress=suppress, hits=hits, thresholds=low_thresholds(spec))
+    n_out, cl = 600, cont.frontend.cascade_len
+    outputs = scripted_outputs(
+        np.random.default_rng(every * 100 + average * 10 + suppress), n_out, len(cont.labels), cont.unknown_class
+    )
+    frames = (cl - 1) + every * np.arange(n_out)
+    samples = cont.frontend.window_size + cont.frontend.hop_size * int(frames[-1])
+    core = core_dir(cont)
+    (tmp_path / "model.c").write_text(SCRIPTED_MODEL)
+    (tmp_path / "main.c").write_text(SCRIPTED_MAIN)
+    sources = (
+        *sorted(c for c in core.glob("*.c") if c.name != "kws_model.c"),
+        tmp_path / "model.c",
+        tmp_path / "main.c",
+    )
+    exe = _host_program(sources, core, "scripted", "scripted-rule", sanitize=True)
+    (tmp_path / "outputs.bin").write_bytes(outputs.tobytes())
+    run = subprocess.run([str(exe), str(samples)], cwd=tmp_path, capture_output=True, text=True, check=True)
+    got = [tuple(int(v) for v in line.split()) for line in run.stdout.splitlines()]
+    want = [(r.frame, r.classification, r.score) for r in apply_rule(cont, frames, outputs)]
+    assert len(want) > 20  # the bursts do fire
+    assert got == want
+
+
 @pytest.mark.parametrize("holdoff", [0, 30, 200])
 def test_filter_mode_holdoff_and_per_class_thresholds_agree(project, spec, holdoff):
     thresholds = list(low_thresholds(spec, 80))
