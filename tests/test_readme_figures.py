@@ -90,3 +90,14 @@ def test_auto_labelling_figures_are_quoted_from_the_saved_run():
     for run in runs:
         row = f"{run['recall']:.1%} | {run['extra_detections']} | {run['centre_error_ms_max']:.1f} ms |"
         assert row.replace("**", "") in README.replace("**", ""), f"the README does not quote {row}"
+
+
+def test_detection_figures_are_quoted_from_the_saved_run():
+    projects = results("detection")["projects"]
+    for name, project in projects.items():
+        for mode, m in project["modes"].items():
+            point = f"{m['false_alarms_per_hour']:.1f} / {m['miss_rate']:.1%}"
+            det = m["det_at_most_20_per_hour"]
+            quoted(f"{point} | {det['miss_rate']:.1%} ({det['false_alarms_per_hour']:.1f} per hour)", f"{name} {mode}")
+        for model in project["models"]:
+            quoted(f"{model['test_int8_accuracy']:.1%}", f"{name} 5-class Test accuracy")

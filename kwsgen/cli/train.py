@@ -29,6 +29,9 @@ def pretrain(
     words: str = typer.Option("yes,no,up,down,left,right,on,off,stop,go", "--words", help="The command words."),
     epochs: int = typer.Option(100, "--epochs"),
     per_class: int = typer.Option(400, "--per-class", help="Augmented training inputs per class and epoch."),
+    unknown_weight: float = typer.Option(
+        1.0, "--unknown-weight", help="Inputs of the 'unknown' class per epoch, as a multiple of --per-class."
+    ),
     held_out: int = typer.Option(30, "--held-out-percent", help="Speakers kept out of pretraining, for the card."),
     seed: int = typer.Option(1, "--seed"),
 ) -> None:
@@ -41,13 +44,17 @@ def pretrain(
     from ..train.pretrain import PretrainConfig
     from ..train.pretrain import pretrain as run
 
-    if epochs < 1 or per_class < 1 or not 0 < held_out < 100:
-        raise KwsgenError("--epochs and --per-class must be positive and --held-out-percent within 1..99")
+    if epochs < 1 or per_class < 1 or not 0 < held_out < 100 or not 0 < unknown_weight <= 20:
+        raise KwsgenError(
+            "--epochs and --per-class must be positive, --unknown-weight within (0, 20] "
+            "and --held-out-percent within 1..99"
+        )
     cfg = PretrainConfig(
         template=template,
         words=tuple(w.strip() for w in words.split(",") if w.strip()),
         epochs=epochs,
         per_class=per_class,
+        unknown_weight=unknown_weight,
         held_out_percent=held_out,
         seed=seed,
     )

@@ -48,6 +48,7 @@ class PretrainConfig:
     batch_size: int = 64
     learning_rate: float = 0.002
     per_class: int = 400  # training inputs per class and epoch, drawn with replacement
+    unknown_weight: float = 1.0  # the unknown class gets this many times per_class: it holds every other word
     held_out_percent: int = 30
     validate_percent: int = 10  # of the pretraining speakers, for watching progress and calibrating int8
     label_smoothing: float = 0.1
@@ -167,6 +168,7 @@ class Epochs:
         noises: list[np.ndarray],
         n_classes: int,
         silence: int,
+        unknown: int,
         config: FrontendConfig,
         minmax: MinMax,
         cfg: PretrainConfig,
@@ -175,11 +177,13 @@ class Epochs:
         self.aug = AudioAugment()
         self.variants = {id(c): speed_variants(c.audio, self.aug.speeds) for c in clips if len(c.audio) <= SAMPLES}
         self.noises, self.silence, self.config, self.minmax, self.cfg = noises, silence, config, minmax, cfg
+        self.unknown = unknown
 
     def make(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         audio, labels = [], []
         for label, pool in enumerate(self.by_class):
-            for _ in range(self.cfg.per_class):
+            count = round(self.cfg.per_class * self.cfg.unknown_weight) if label == self.unknown else self.cfg.per_class
+            for _ in range(count):
                 if label == self.silence and self.noises and (not pool or rng.random() < 0.5):
                     gain = 10 ** rng.uniform(-4, -0.5)
                     bed = self.noises[int(rng.integers(len(self.noises)))]
@@ -227,11 +231,14 @@ def pretrain(
     minmax = MinMax.fit(np.concatenate(mfcc_batch([fixed_length(c.audio) for c in train], frontend)))
     x_val, y_val = features_of([c.audio for c in validate], frontend, minmax), np.array([c.label for c in validate])
     x_held, y_held = features_of([c.audio for c in held], frontend, minmax), np.array([c.label for c in held])
-    epochs = Epochs(train, noises, len(classes), classes.index(SILENCE_CLASS), frontend, minmax, cfg)
+    epochs = Epochs(
+        train, noises, len(classes), classes.index(SILENCE_CLASS), classes.index(UNKNOWN_CLASS), frontend, minmax, cfg
+    )
 
     tfm = tf()
     model = build_base(template, (frontend.cascade_len, frontend.n_coeffs), len(classes))
-    steps = cfg.epochs * (cfg.per_class * len(classes) * 2 // cfg.batch_size)
+    per_epoch = round(cfg.per_class * (len(classes) - 1 + cfg.unknown_weight))
+    steps = cfg.epochs * (per_epoch * 2 // cfg.batch_size)
     schedule = tfm.keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.02)
     model.compile(
         optimizer=tfm.keras.optimizers.Adam(schedule),
