@@ -34,6 +34,8 @@ sys.path.insert(0, str(REPO))
 from results import save  # noqa: E402  (bench/results.py)
 
 from kwsgen.frontend import EnergyFilterConfig, FrontendConfig, MinMax, build_tables, frame_signal, mfcc_batch  # noqa: E402
+from kwsgen.frontend.float_reference import float_log_mel, float_mfcc, log_mel_error_db  # noqa: E402
+from kwsgen.frontend.mfcc import log_mel_frames  # noqa: E402
 from kwsgen.hosttools.build import (  # noqa: E402
     M4_CFLAGS,
     arm_gcc,
@@ -73,6 +75,28 @@ def float_reference(clips: list[np.ndarray]) -> None:
     emph[:, 1:] -= CONFIG.preemphasis * frames[:, :-1]
     power = np.abs(np.fft.rfft(emph * window, CONFIG.fft_size)) ** 2
     np.log(power @ mel + 1e-12) @ dct
+
+
+def accuracy_vs_float(clips: list[np.ndarray], source: str) -> dict:
+    """The fixed-point front end against the same steps in float64 (kwsgen/frontend/float_reference.py)."""
+    got_mel, exact_mel, mfcc_errors = [], [], []
+    for clip in clips:
+        exact = float_log_mel(clip, CONFIG)
+        got_mel.append(log_mel_frames(frame_signal(clip, CONFIG), CONFIG))
+        exact_mel.append(exact)
+        err = np.abs(mfcc_batch([clip], CONFIG)[0][:, 1:] - float_mfcc(clip, CONFIG)[:, 1:]) / 1024
+        mfcc_errors.append(float(np.median(err)))
+    got, exact = np.concatenate(got_mel), np.concatenate(exact_mel)
+    p99 = {}
+    for lo, hi in ((0, 30), (30, 40)):
+        err = log_mel_error_db(got, exact, (lo, hi))
+        p99[f"{lo}_{hi}_db_below_the_strongest_band"] = round(float(np.percentile(err, 99)), 3)
+    return {
+        "clips": source,
+        "log_mel_error_db_99th_percentile": p99,
+        "mfcc_median_error_log2": round(float(np.median(mfcc_errors)), 4),
+        "note": "MFCC error: median over clips of each clip's median |error| of coefficients 1.., in log2 units",
+    }
 
 
 def timed(fn, repeats: int = 3) -> float:
@@ -219,6 +243,7 @@ def main() -> None:
         },
         "config": CONFIG.to_dict(),
         "python_reference": python_throughput(clips, source),
+        "accuracy_vs_float": accuracy_vs_float(clips[:200], f"the first 200 of the {source}"),
         "c_host": c_host_throughput(clips),
         "cortex_m4": m4_section(np.concatenate(clips[:40]), reference=not args.no_reference),
     }
