@@ -101,3 +101,18 @@ def test_detection_figures_are_quoted_from_the_saved_run():
             quoted(f"{point} | {det['miss_rate']:.1%} ({det['false_alarms_per_hour']:.1f} per hour)", f"{name} {mode}")
         for model in project["models"]:
             quoted(f"{model['test_int8_accuracy']:.1%}", f"{name} 5-class Test accuracy")
+
+
+def test_base_model_accuracies_are_quoted_from_their_model_cards():
+    """The 12-class figures come from each base's pretraining run, recorded in its card.json."""
+    bases = REPO / "kwsgen" / "data" / "base_models"
+    for template in ("kws25k", "kws50k"):
+        card = json.loads((bases / template / "card.json").read_text())
+        quoted(f"{template} base, 12 classes, {card['speakers']['held_out']} held-out speakers", template)
+        quoted(f"**{card['held_out_accuracy_int8']:.1%}** (card", f"{template} held-out int8 accuracy")
+    training = (REPO / "docs" / "training.md").read_text()
+    for template in ("kws10k", "kws25k", "kws50k"):
+        card = json.loads((bases / template / "card.json").read_text())
+        row = next(line for line in training.splitlines() if line.startswith(f"| `{template}`"))
+        assert f"{card['held_out_accuracy_int8']:.1%}" in row, (template, row)
+        assert f"{card['macs']:,}" in row and f"{card['parameters']:,}" in row, (template, row)
