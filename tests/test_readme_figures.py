@@ -116,3 +116,13 @@ def test_base_model_accuracies_are_quoted_from_their_model_cards():
         row = next(line for line in training.splitlines() if line.startswith(f"| `{template}`"))
         assert f"{card['held_out_accuracy_int8']:.1%}" in row, (template, row)
         assert f"{card['macs']:,}" in row and f"{card['parameters']:,}" in row, (template, row)
+
+
+def test_transfer_figures_are_quoted_from_the_saved_run():
+    data = results("transfer")
+    for key in ("example_project", "speech_commands_held_out"):
+        run = data[key]
+        mean, worst = run["test_int8_accuracy_mean"], run["test_int8_accuracy_min"]
+        quoted(f"**mean {mean:.1%}, worst {worst:.1%}** over {len(run['runs'])} seeds", f"{key} accuracy")
+        quoted(f"| {run['reference_base_model_without_training']:.1%} |", f"{key} reference")
+    quoted(f"{data['example_project']['seconds_max']:.0f} s for the project's first", "slowest training")
