@@ -126,3 +126,21 @@ def test_transfer_figures_are_quoted_from_the_saved_run():
         quoted(f"**mean {mean:.1%}, worst {worst:.1%}** over {len(run['runs'])} seeds", f"{key} accuracy")
         quoted(f"| {run['reference_base_model_without_training']:.1%} |", f"{key} reference")
     quoted(f"{data['example_project']['seconds_max']:.0f} s for the project's first", "slowest training")
+
+
+def test_front_end_speed_and_accuracy_are_quoted_from_the_saved_run():
+    data = results("frontend")
+    py, acc = data["python_reference"], data["accuracy_vs_float"]
+    quoted(f"| {py['kwsgen_fixed_point_s']:.2f} | **{py['kwsgen_x_realtime']:.0f}x**", "Python front end")
+    quoted(f"| {py['reference_s']:.2f} | {py['reference_x_realtime']:.0f}x |", "float64 reference")
+    for depth, figure in acc["log_mel_error_db_99th_percentile"].items():
+        quoted(f"{figure:.2f} dB", f"log-mel error, {depth}")
+    quoted(f"median error of {acc['mfcc_median_error_log2']:.4f} log2 units", "MFCC error")
+
+
+def test_host_inference_timing_is_quoted_from_the_saved_run():
+    host = results("inference")["templates"]["kws25k"]["host_invoke_us"]
+    quoted(
+        f"one inference takes {host['generated_c']:,.0f} us against {host['tflite_micro_reference']:,.0f} us",
+        "host inference timing",
+    )
