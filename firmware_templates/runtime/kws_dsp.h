@@ -46,18 +46,21 @@ static inline void kws_store_pair(int16_t *p, int32_t v)
 #if KWS_USE_DSP
 /* PKHBT and PKHTB: pack two halfwords into one word in one instruction.
  * ACLE has no intrinsic for them and GCC 12 does not form them from C. */
-static inline int32_t kws_pack_bottoms(int32_t lo, int32_t hi)
+
+/* (a.bottom, b.bottom): a's low half stays low, b's low half goes high. */
+static inline int32_t kws_pkhbt16(int32_t a, int32_t b)
 {
-    int32_t out; /* (lo.bottom, hi.bottom) */
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(out) : "r"(lo), "r"(hi));
-    return out;
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
 }
 
-static inline int32_t kws_pack_tops(int32_t lo, int32_t hi)
+/* (a.top, b.top): b's high half stays high, a's high half goes low. */
+static inline int32_t kws_pkhtb16(int32_t b, int32_t a)
 {
-    int32_t out; /* (lo.top, hi.top) */
-    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(out) : "r"(lo), "r"(hi));
-    return out;
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
 }
 #endif
 

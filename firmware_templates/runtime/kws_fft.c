@@ -163,7 +163,7 @@ static void radix2_last_stage(int16_t *buf)
 void kws_fft_complex(int16_t *buf)
 {
     int len = M, stage;
-#pragma GCC unroll 8
+KWS_UNROLL
     for (stage = 0; stage < KWS_FE_FFT_RADIX4_STAGES; stage++) {
         radix4_stage(buf, len);
         len /= 4;

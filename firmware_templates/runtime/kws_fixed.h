@@ -21,6 +21,15 @@
 #define KWS_NOINLINE
 #endif
 
+/* Asks GCC and Clang to unroll the next loop (GCC: up to 16 iterations); other compilers ignore it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KWS_UNROLL _Pragma("GCC unroll 16")
+#elif defined(__clang__)
+#define KWS_UNROLL _Pragma("unroll")
+#else
+#define KWS_UNROLL
+#endif
+
 /* Count of leading zero bits; x must not be 0. */
 KWS_INLINE int kws_clz32(uint32_t x)
 {

@@ -102,7 +102,7 @@ KWS_INLINE uint32_t emphasise_pair(const int16_t *x, int16_t *buf, int n, int32_
     const int32_t e0 = __smlsd(kws_load_pair(x + n - 1), EMPHASIS_PAIR, half) >> down;
     const int32_t e1 = __smlsd(kws_load_pair(x + n), EMPHASIS_PAIR, half) >> down;
     const int32_t w = kws_load_pair(kws_fe_window + n);
-    kws_store_pair(buf + n, kws_pack_bottoms(e0, e1));
+    kws_store_pair(buf + n, kws_pkhbt16(e0, e1));
     return magnitude_bits((int16_t)e0 * (int16_t)w) | magnitude_bits((int16_t)e1 * (w >> 16));
 }
 
@@ -115,7 +115,7 @@ static uint32_t emphasise(const int16_t *x, int s1, int16_t *buf)
     const int32_t w = kws_load_pair(kws_fe_window);
     uint32_t ones = magnitude_bits((int16_t)e0 * (int16_t)w) | magnitude_bits((int16_t)e1 * (w >> 16));
     int n;
-    kws_store_pair(buf, kws_pack_bottoms(e0, e1));
+    kws_store_pair(buf, kws_pkhbt16(e0, e1));
     for (n = 2; n + 1 < KWS_FE_WINDOW_SIZE; n += 2) {
         ones |= emphasise_pair(x, buf, n, half, down);
     }
@@ -134,13 +134,13 @@ static uint32_t emphasise(const int16_t *x, int s1, int16_t *buf)
  * s2 the low 16 bits of g 2^(s2 + 1) are zero, so v = g 2^(s2 - 15). */
 KWS_INLINE int32_t window_pair_rounded(int32_t e, int32_t w, int32_t half, int down)
 {
-    return kws_pack_bottoms(__smlabb(e, w, half) >> down, __smlatt(e, w, half) >> down);
+    return kws_pkhbt16(__smlabb(e, w, half) >> down, __smlatt(e, w, half) >> down);
 }
 
 KWS_INLINE int32_t window_pair_shifted(int32_t e, int32_t w, int up)
 {
     const uint32_t g0 = (uint32_t)((int16_t)e * (int16_t)w), g1 = (uint32_t)((e >> 16) * (w >> 16));
-    return kws_pack_bottoms((int32_t)(g0 << up), (int32_t)(g1 << up));
+    return kws_pkhbt16((int32_t)(g0 << up), (int32_t)(g1 << up));
 }
 
 static void apply_window(int16_t *buf, int s2)
@@ -309,12 +309,12 @@ static void dct(int32_t *logmel, int32_t *mfcc)
         const int16_t *row = kws_fe_dct + i * KWS_FE_N_MELS;
         int64_t acc = 1 << 14;
         if (i % 2 == 0) {
-#pragma GCC unroll 32
+KWS_UNROLL
             for (m = 0; m < KWS_FE_N_MELS / 2; m++) {
                 acc += (int64_t)row[m] * logmel[m];
             }
         } else {
-#pragma GCC unroll 32
+KWS_UNROLL
             for (m = 0; m < KWS_FE_N_MELS / 2; m++) {
                 acc += (int64_t)row[m] * logmel[KWS_FE_N_MELS - 1 - m];
             }

@@ -68,35 +68,11 @@ KWS_INLINE int32_t kws_sxtab16_hi(int32_t acc, int32_t x)
     return r;
 }
 
-/* (low half of a, low half of b) and (high half of a, high half of b). */
-KWS_INLINE int32_t kws_pkhbt16(int32_t a, int32_t b)
-{
-    int32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-
-KWS_INLINE int32_t kws_pkhtb16(int32_t b, int32_t a)
-{
-    int32_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-    return r;
-}
-
 #endif /* KWS_USE_DSP */
 
 /* Keeps the compiler from moving loads across this point: in the tightest
  * loops, loads hoisted early hold registers that the loop needs, and the
  * resulting spills cost more than the load latency saves. */
 #define KWS_SCHEDULE_BARRIER() __asm__ volatile("" ::: "memory")
-
-/* Asks GCC and Clang to unroll the next loop completely. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define KWS_UNROLL _Pragma("GCC unroll 16")
-#elif defined(__clang__)
-#define KWS_UNROLL _Pragma("unroll")
-#else
-#define KWS_UNROLL
-#endif
 
 #endif /* KWS_NN_DSP_H */
