@@ -15,6 +15,9 @@ declare -A needed=(
     [cc]=gcc
     [cmake]=cmake
     [espeak-ng]=espeak-ng # kwsgen train says each keyword's confusable words in synthetic voices
+    [npm]=npm             # installs kwsgen studio's front-end libraries from the npm registry
+    [chromium]=chromium   # the studio's end-to-end tests drive a real headless browser ...
+    [chromedriver]=chromium-driver # ... through Selenium
 )
 missing=()
 for cmd in "${!needed[@]}"; do
@@ -53,4 +56,6 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -e '.[dev]'
+# kwsgen studio's page loads wavesurfer.js from here (pinned by package-lock.json; never committed).
+npm ci --prefix kwsgen/studio/web --no-audit --no-fund --loglevel=error
 echo "kwsgen setup: ready ($("$venv/bin/kwsgen" --version))"

@@ -1,7 +1,8 @@
-"""Project commands: init, data, import, export, label auto / review."""
+"""Project commands: init, data (and data split), import, export, label auto / review, studio."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -24,6 +25,7 @@ from ..project import (
     plan_speech_commands,
 )
 from ..project.importers import ImportSummary, parse_meta
+from ..project.overview import project_summary
 from .main import app, console, on_interrupt, styled
 
 PROJECT_OPTION = typer.Option(Path("."), "--project", "-p", help="The project folder (default: here).")
@@ -93,40 +95,38 @@ def _install_example(folder: Path) -> None:
     tmp.rename(folder)
 
 
-@app.command()
+data_app = typer.Typer(
+    help="Summarise a project: segments per label and Set, audio duration, what is skipped and why.",
+    invoke_without_command=True,
+)
+app.add_typer(data_app, name="data")
+
+
+@data_app.callback()
 def data(
+    ctx: typer.Context,
     project_dir: Path = PROJECT_OPTION,
     session: str = SESSION_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Summarise a project: segments per label and Set, audio duration, what is skipped and why."""
+    """Summarise a project: segments per label and Set, audio duration, what is skipped and why.
+
+    Exits with status 1 when the session has errors that stop training.
+    """
+    if ctx.invoked_subcommand:
+        return
     project = Project.open(project_dir)
     report = check_session(project, session)
-    counts = report.counts(project.labels)
-    files = project.recording_files()
-    total_s = sum(project.recording_info(f).seconds for f in files)
-    labelled_s = sum(s.length for s in report.usable) / 16000
-    summary = {
-        "project": str(project.root),
-        "session": session,
-        "sessions": project.session_names(),
-        "labels": project.labels,
-        "recordings": len(files),
-        "audio_seconds": round(total_s, 2),
-        "labelled_seconds": round(labelled_s, 2),
-        "segments": {label: counts[label] for label in project.labels},
-        "usable_segments": len(report.usable),
-        "skipped": dict(report.skipped),
-        "errors": [i.message for i in report.errors],
-        "warnings": [i.message for i in report.warnings],
-    }
+    summary = project_summary(project, session, report)
+    files = summary["recordings"]
+    total_s, labelled_s, counts = summary["audio_seconds"], summary["labelled_seconds"], summary["segments"]
     if as_json:
         console.print_json(json.dumps(summary))
         if report.errors:
             raise typer.Exit(1)
         return
     console.print(
-        f"{project.root}: {len(files)} recordings, {total_s:.1f} s of audio; session {session!r} "
+        f"{project.root}: {files} recordings, {total_s:.1f} s of audio; session {session!r} "
         f"({', '.join(project.session_names())})"
     )
     table = Table(title=f"usable segments ({labelled_s:.1f} s)")
@@ -145,6 +145,40 @@ def data(
         console.print("no problems found")
     if report.errors:
         raise typer.Exit(1)  # scripts and CI see that training would refuse this session
+
+
+@data_app.command("split")
+def data_split(
+    by: str = typer.Option(..., "--by", help="The metadata column that groups recordings, e.g. speaker."),
+    validate: float = typer.Option(10.0, "--validate", help="Percent of the column's values that go to Validate."),
+    test: float = typer.Option(10.0, "--test", help="Percent of the column's values that go to Test."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the split without writing metadata.csv."),
+    project_dir: Path = PROJECT_OPTION,
+) -> None:
+    """Give every recording a Set by a metadata column, so one speaker's recordings share a Set.
+
+    The column's values are ordered by a hash of their text, and the given
+    shares of them go to Test and Validate, the rest to Train. Recordings
+    with no value in the column keep their Set. Only metadata.csv changes.
+    """
+    from ..project.editing import apply_split, plan_split
+
+    project = Project.open(project_dir)
+    plan = plan_split(project, by, validate, test)
+    table = Table(title=f"split by {by}")
+    for col in ("Set", f"{by} values", "recordings"):
+        table.add_column(col, justify="left" if col == "Set" else "right")
+    for set_name, (values, files) in plan.counts().items():
+        table.add_row(set_name, str(values), str(files))
+    console.print(table)
+    if plan.without_value:
+        shown = ", ".join(plan.without_value[:3]) + (" ..." if len(plan.without_value) > 3 else "")
+        console.print(f"{len(plan.without_value)} recordings have no {by} and keep their Set: {shown}")
+    if dry_run:
+        console.print("dry run: metadata.csv not changed")
+        return
+    changed = apply_split(project, plan)
+    console.print(f"metadata.csv: {changed} recordings changed Set")
 
 
 def _print_import(summary: ImportSummary) -> None:
@@ -418,3 +452,36 @@ def label_review(
     names = sessions or project.session_names()
     path, shown, total = write_review(project, names, out or project.root / "review.html", files or None, limit or None)
     console.print(f"wrote {path} ({shown} of {total} recordings); open it in a browser")
+
+
+@app.command("studio")
+def studio_cmd(
+    project_dir: Path = PROJECT_OPTION,
+    port: int = typer.Option(8765, "--port", help="Port to listen on (8765 falls back to a free one if taken)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on. Anything but this machine's loopback exposes the project."
+    ),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Print the address instead of opening a browser."),
+) -> None:
+    """Label, explore and test the project in the browser.
+
+    A local web app: the recordings table with metadata and Sets, waveform and
+    spectrogram with the label sessions as regions you drag, resize and
+    relabel, auto-labelling, and trained models run over recordings. Every
+    edit is saved at once to the same files the CLI reads; an edit made on a
+    stale copy is refused, never merged. The address printed carries a
+    random access token; Ctrl-C stops the server.
+    """
+    from ..studio import LOOPBACK, serve
+
+    if host not in LOOPBACK:
+        console.print(
+            styled("yellow", "warning:", f"listening on {host}: anyone who can reach it and has the token can edit")
+        )
+
+    def ready(url: str) -> None:
+        console.print(f"kwsgen studio for {Path(project_dir).resolve()}: {url}")
+        console.print("Ctrl-C stops it")
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the studio is stopped
+        serve(project_dir, host=host, port=port, open_browser=not no_browser, on_ready=ready)

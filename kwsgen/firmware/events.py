@@ -172,6 +172,23 @@ def score_events(
     return report
 
 
+def events_by_file(
+    truth: list[Segment], found: list[Detection], keywords: list[str], window: int, files: list[str]
+) -> dict[str, dict[str, int]]:
+    """Hits, misses and false alarms of each recording, scored as score_events scores them all."""
+    truth_of: dict[str, list[Segment]] = {}
+    found_of: dict[str, list[Detection]] = {}
+    for s in truth:
+        truth_of.setdefault(s.file, []).append(s)
+    for d in found:
+        found_of.setdefault(d.file, []).append(d)
+    out = {}
+    for file in files:
+        r = score_events(truth_of.get(file, []), found_of.get(file, []), keywords, window, 0.0)
+        out[file] = {"events": r.events, "hits": r.hits, "misses": r.events - r.hits, "false_alarms": r.false_alarms}
+    return out
+
+
 def prediction_segments(found: list[Detection], window: int, lengths: dict[str, int] | None = None) -> list[Segment]:
     """The detections as segments; a clip played inside silence keeps its segments within the clip."""
     out = []
