@@ -106,8 +106,9 @@ def create_app(root: str | Path, token: str, hosts: set[str] | None = None) -> S
 
     def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
-            body = _json_body(await request.body()) if request.method in ("POST", "PUT", "PATCH") else {}
+            raw = await request.body() if request.method in ("POST", "PUT", "PATCH") else b""
             try:
+                body = _json_body(raw)
                 # Project work reads files and may run models: keep it off the event loop.
                 result = await run_in_threadpool(lambda: handler(Project.open(root), request, body))
             except StaleEdit as exc:

@@ -76,6 +76,8 @@ function fillSelect(select, values, chosen, keepFirst = false) {
 
 const seconds = (samples) => samples / state.project.sample_rate
 const samples = (secs) => Math.round(secs * state.project.sample_rate)
+// Training skips segments shorter than [segments] min_length, which is at least the model's input.
+const isShort = (s) => s.end - s.start < Math.max(state.project.min_length, state.project.model_input_samples)
 const colour = (label) => {
   const i = state.project.labels.indexOf(label)
   return (i < 0 ? '#adb5bd' : COLOURS[i % COLOURS.length]) + '66'
@@ -302,36 +304,46 @@ function createWaveform(file, frames) {
   })
 }
 
+// With a comparison session, the waveform has two lanes: the editable session above, the other one below.
 function drawRegions() {
   if (!state.regions || !state.ws.getDuration()) return
   state.regions.clearRegions()
+  const compare = state.compare || []
+  const lane = (region, top, height) => {
+    if (!region.element) return
+    region.element.style.top = top
+    region.element.style.height = height
+  }
   state.rec.segments.forEach((s, i) => {
-    const short = s.end - s.start < state.project.min_length
-    state.regions.addRegion({
+    const short = isShort(s)
+    const region = state.regions.addRegion({
       id: `seg-${i}`,
       start: seconds(s.start),
       end: seconds(s.end),
       color: i === state.rec.selected ? '#3b5bdb55' : colour(s.label),
       content: `${i + 1} ${s.label}${short ? ' (short)' : ''}`,
     })
+    if (compare.length || state.compareName) lane(region, '0', '64%')
   })
-  const compare = state.compare || []
   compare.forEach((s, i) => {
-    state.regions.addRegion({
+    const region = state.regions.addRegion({
       id: `cmp-${i}`,
       start: seconds(s.start),
       end: seconds(s.end),
-      color: '#21252910',
+      color: colour(s.label),
       drag: false,
       resize: false,
-      content: `▸ ${s.label}`,
+      content: `${state.compareName}: ${s.label}`,
     })
+    lane(region, '66%', '34%')
+    if (region.element) region.element.style.borderTop = '2px dashed #495057'
   })
 }
 
 async function loadCompare() {
   const name = $('compare-session').value
   state.compare = []
+  state.compareName = name
   if (name && state.rec) {
     const data = await attempt(() => api('GET', `/api/segments?session=${encodeURIComponent(name)}&file=${encodeURIComponent(state.rec.file)}`))
     state.compare = data ? data.segments : []
@@ -341,7 +353,7 @@ async function loadCompare() {
 
 function renderSegmentList() {
   const rows = state.rec.segments.map((s, i) => {
-    const short = s.end - s.start < state.project.min_length
+    const short = isShort(s)
     const label = el('select', { 'data-index': i, 'aria-label': `label of segment ${i + 1}` })
     fillSelect(label, state.project.labels.includes(s.label) ? state.project.labels : [s.label, ...state.project.labels], s.label)
     label.addEventListener('change', () => relabel(i, label.value))
@@ -349,7 +361,7 @@ function renderSegmentList() {
     const tr = el('tr', { class: classes, onclick: () => selectSegment(i) },
       el('td', {}, String(i + 1)), el('td', {}, label),
       el('td', { class: 'num' }, String(s.start)), el('td', { class: 'num' }, String(s.end)),
-      el('td', { class: 'num' }, `${s.end - s.start}${short ? ' (shorter than the model input)' : ''}`),
+      el('td', { class: 'num' }, `${s.end - s.start}${short ? ' (too short: training skips it)' : ''}`),
       el('td', {}, el('button', { onclick: (e) => { e.stopPropagation(); removeSegment(i) } }, 'Delete'),
         el('button', { onclick: (e) => { e.stopPropagation(); playSegment(i) } }, 'Play')))
     return tr

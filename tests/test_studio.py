@@ -1,0 +1,514 @@
+"""kwsgen studio: its API (through Starlette's test client) and the page in a real headless chromium."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from kwsgen.cli.main import main as cli_main
+from kwsgen.project import Project
+from kwsgen.project.editing import file_segments, segments_version
+from kwsgen.studio import server as studio_server
+from kwsgen.studio.server import create_app
+
+from .conftest import in_ci
+from .project_helpers import clip, multi_word_recording, new_project, snapshot, write
+
+TOKEN = "test-token-123"
+HEADERS = {"X-Kwsgen-Token": TOKEN}
+REPO = Path(__file__).resolve().parents[1]
+
+needs_vendor = pytest.mark.skipif(
+    studio_server.vendor_missing() is not None and not in_ci(),
+    reason="the studio's npm libraries are not installed (npm ci --prefix kwsgen/studio/web; make setup does it)",
+)
+
+
+def small_project(tmp_path: Path) -> Project:
+    """Three speakers, two keyword clips each and a longer recording; segments for some."""
+    project = new_project(tmp_path)
+    rng = np.random.default_rng(5)
+    files = []
+    for speaker in ("ann", "bob", "cy"):
+        for word in ("yes", "no"):
+            name = f"{speaker}/{word}.wav"
+            write(project.recording_path(name), clip(rng, 1.5))
+            files.append((name, speaker, word))
+    audio, _ = multi_word_recording(rng, 3)
+    write(project.recording_path("long/take.wav"), audio)
+    md = project.load_metadata()
+    for name, speaker, word in files:
+        md.set(name, {"Set": "Train", "speaker": speaker, "keyword": word})
+    md.set("long/take.wav", {"Set": "", "speaker": "", "keyword": "yes"})
+    project.save_metadata(md)
+    session = project.load_session("Training Session")
+    session.add([project_segment("ann/yes.wav", 2000, 22000, "yes"), project_segment("bob/no.wav", 0, 20000, "no")])
+    project.save_session(session)
+    return project
+
+
+def project_segment(file: str, start: int, end: int, label: str):
+    from kwsgen.project import Segment
+
+    return Segment(file, start, end, label)
+
+
+@pytest.fixture
+def proj(tmp_path):
+    return small_project(tmp_path)
+
+
+@pytest.fixture
+def client(proj):
+    return TestClient(create_app(proj.root, TOKEN), base_url="http://127.0.0.1:8765")
+
+
+# ---- security ------------------------------------------------------------------------------------
+
+
+def test_every_request_needs_the_token(client):
+    for path in ("/", "/api/project", "/api/recordings", "/static/app.js", "/vendor/wavesurfer.esm.js"):
+        bare = client.get(path)
+        assert bare.status_code == 401 and "access token" in bare.json()["error"], path
+        wrong = client.get(path, headers={"X-Kwsgen-Token": "guess"})
+        assert wrong.status_code == 401, path
+    assert client.get("/api/project", headers=HEADERS).status_code == 200
+    assert client.get(f"/api/project?token={TOKEN}").status_code == 200
+
+
+@needs_vendor
+def test_the_page_sets_a_strict_cookie_that_its_module_and_audio_requests_use(client):
+    page = client.get(f"/?token={TOKEN}")
+    assert page.status_code == 200 and "<title>kwsgen studio</title>" in page.text
+    cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert client.get("/vendor/plugins/regions.esm.js").status_code == 200  # the cookie alone
+    assert client.get("/api/audio?file=ann/yes.wav").status_code == 200
+
+
+def test_other_host_names_are_refused_against_dns_rebinding(proj):
+    evil = TestClient(create_app(proj.root, TOKEN), base_url="http://attacker.example:8765")
+    got = evil.get("/api/project", headers=HEADERS)
+    assert got.status_code == 421 and "answers only for" in got.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/audio?file=../kwsgen.toml",
+        "/api/audio?file=/etc/passwd",
+        "/api/audio?file=..%2Fmetadata.csv",
+        "/api/audio?file=ann/../../kwsgen.toml",
+        "/api/segments?file=../kwsgen.toml",
+        "/static/..%2Fapi.py",
+        "/static/index.html",
+        "/vendor/../../server.py",
+        "/vendor/..%2F..%2Fpackage.json",
+        "/vendor/plugins/record.esm.js",
+        "/api/models/..%2F..%2Fkwsgen.toml/report",
+    ],
+)
+def test_nothing_outside_the_project_and_the_page_is_served(client, path):
+    got = client.get(path, headers=HEADERS)
+    assert got.status_code in (400, 404), (path, got.status_code)
+    assert "error" in got.json() and "Traceback" not in got.text
+
+
+def test_audio_is_served_with_range_requests_for_seeking(client, proj):
+    whole = proj.recording_path("ann/yes.wav").read_bytes()
+    got = client.get("/api/audio?file=ann/yes.wav", headers={**HEADERS, "Range": "bytes=100-199"})
+    assert got.status_code == 206 and got.content == whole[100:200]
+
+
+def test_bad_requests_get_one_clear_json_error_never_a_traceback(client, monkeypatch):
+    bad_json = client.put("/api/segments", content=b"{nope", headers=HEADERS)
+    assert bad_json.status_code == 400 and bad_json.json() == {"error": "the request body is not JSON"}
+    not_list = client.put("/api/segments", json={"file": "ann/yes.wav", "session": "x", "segments": 3}, headers=HEADERS)
+    assert not_list.status_code == 400 and "list of {start, end, label}" in not_list.json()["error"]
+    assert client.post("/api/project", headers=HEADERS).status_code == 405
+
+    def broken(*args):
+        raise RuntimeError("a bug")
+
+    from kwsgen.studio import api
+
+    monkeypatch.setattr(api, "recordings_table", broken)
+    client = TestClient(client.app, base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
+    got = client.get("/api/recordings", headers=HEADERS)
+    assert got.status_code == 500 and got.json()["error"].startswith("internal error (RuntimeError: a bug)")
+
+
+# ---- reading ---------------------------------------------------------------------------------------
+
+
+def test_the_recordings_table_has_lengths_metadata_and_segments_per_label(client):
+    table = client.get("/api/recordings", headers=HEADERS).json()
+    rows = {r["file"]: r for r in table["rows"]}
+    assert len(rows) == 7 and table["columns"] == ["file", "Set", "speaker", "keyword"]
+    assert rows["ann/yes.wav"]["seconds"] == 1.5 and rows["ann/yes.wav"]["labels"] == {"yes": 1}
+    assert rows["cy/no.wav"]["segments"] == 0 and rows["cy/no.wav"]["speaker"] == "cy"
+
+
+def test_the_summary_links_each_finding_to_its_recordings(client):
+    summary = client.get("/api/summary", headers=HEADERS).json()
+    assert summary["segments"]["yes"]["Train"] == 1
+    unlabelled = next(i for i in summary["issues"] if "have no segments" in i["message"])
+    assert "cy/no.wav" in unlabelled["files"]
+
+
+# ---- editing segments ------------------------------------------------------------------------------
+
+
+def segments_on_disk(proj: Project, session: str = "Training Session") -> list[tuple]:
+    with open(proj.session_path(session)) as f:
+        return [(r["file"], r["label"], int(r["start"]), int(r["end"])) for r in csv.DictReader(f)]
+
+
+def test_a_segment_edit_is_saved_at_once_to_the_file_the_cli_reads(client, proj):
+    before = snapshot(proj.recordings_dir)
+    got = client.get("/api/segments?file=ann/yes.wav", headers=HEADERS).json()
+    new = [*got["segments"], {"start": 3000, "end": 23000, "label": "no"}]
+    put = client.put(
+        "/api/segments",
+        json={"session": "Training Session", "file": "ann/yes.wav", "version": got["version"], "segments": new},
+        headers=HEADERS,
+    )
+    assert put.status_code == 200
+    assert ("ann/yes.wav", "no", 3000, 23000) in segments_on_disk(proj)
+    assert ("bob/no.wav", "no", 0, 20000) in segments_on_disk(proj)  # other recordings untouched
+    reread = file_segments(Project.open(proj.root).load_session("Training Session"), "ann/yes.wav")
+    assert put.json()["version"] == segments_version(reread)
+    assert snapshot(proj.recordings_dir) == before  # recordings are never modified
+
+
+def test_an_edit_on_a_stale_copy_is_refused_and_nothing_is_written(client, proj):
+    got = client.get("/api/segments?file=ann/yes.wav", headers=HEADERS).json()
+    # Meanwhile the CLI (or another tab) changes this recording's segments.
+    session = proj.load_session("Training Session")
+    session.segments.append(project_segment("ann/yes.wav", 4000, 24000, "yes"))
+    proj.save_session(session)
+    on_disk = proj.session_path("Training Session").read_bytes()
+    put = client.put(
+        "/api/segments",
+        json={"session": "Training Session", "file": "ann/yes.wav", "version": got["version"], "segments": []},
+        headers=HEADERS,
+    )
+    assert put.status_code == 409
+    assert "changed on disk since they were loaded" in put.json()["error"] and "reload" in put.json()["error"]
+    assert proj.session_path("Training Session").read_bytes() == on_disk
+
+
+def test_an_edit_of_another_recording_is_not_stale(client, proj):
+    got = client.get("/api/segments?file=cy/no.wav", headers=HEADERS).json()
+    session = proj.load_session("Training Session")
+    session.segments.append(project_segment("ann/yes.wav", 4000, 24000, "yes"))
+    proj.save_session(session)
+    segment = {"start": 0, "end": 20000, "label": "no"}
+    body = {"session": "Training Session", "file": "cy/no.wav", "version": got["version"], "segments": [segment]}
+    assert client.put("/api/segments", json=body, headers=HEADERS).status_code == 200
+    assert {("cy/no.wav", "no", 0, 20000), ("ann/yes.wav", "yes", 4000, 24000)} <= set(segments_on_disk(proj))
+
+
+@pytest.mark.parametrize(
+    "segment, message",
+    [
+        ({"start": 10000, "end": 30000, "label": "yes"}, "runs past the end of the recording (24000 samples)"),
+        ({"start": 500, "end": 500, "label": "yes"}, "must start at 0 or later and end after its start"),
+        ({"start": -1, "end": 500, "label": "yes"}, "must start at 0 or later"),
+        ({"start": 0.5, "end": 500, "label": "yes"}, "whole numbers of samples"),
+        ({"start": 0, "end": 500, "label": "a/b"}, "contains a path separator"),
+        ({"start": 0, "end": 500, "label": ""}, "must not be empty"),
+    ],
+)
+def test_bad_segments_are_refused_with_a_message(client, proj, segment, message):
+    got = client.get("/api/segments?file=cy/yes.wav", headers=HEADERS).json()
+    body = {"session": "Training Session", "file": "cy/yes.wav", "version": got["version"], "segments": [segment]}
+    before = proj.session_path("Training Session").read_bytes()
+    put = client.put("/api/segments", json=body, headers=HEADERS)
+    assert put.status_code == 400 and message in put.json()["error"]
+    assert proj.session_path("Training Session").read_bytes() == before
+
+
+def test_sessions_are_created_copied_and_renamed(client, proj):
+    assert client.post("/api/sessions", json={"name": "Mine", "copy_from": "Training Session"}, headers=HEADERS).is_success
+    assert segments_on_disk(proj, "Mine") == segments_on_disk(proj)
+    assert client.post("/api/sessions", json={"name": "Empty"}, headers=HEADERS).json()["segments"] == 0
+    again = client.post("/api/sessions", json={"name": "Mine"}, headers=HEADERS)
+    assert again.status_code == 400 and "already exists" in again.json()["error"]
+    assert client.post("/api/sessions/rename", json={"old": "Mine", "new": "Yours"}, headers=HEADERS).is_success
+    assert Project.open(proj.root).session_names() == ["Empty", "Training Session", "Yours"]
+    training = client.post("/api/sessions/rename", json={"old": "Training Session", "new": "x"}, headers=HEADERS)
+    assert training.status_code == 400 and "copy it instead" in training.json()["error"]
+    bad = client.post("/api/sessions", json={"name": "../evil"}, headers=HEADERS)
+    assert bad.status_code == 400 and not (proj.root / "evil.csv").exists()
+
+
+# ---- metadata and Sets -----------------------------------------------------------------------------
+
+
+def test_metadata_edits_and_bulk_sets_are_saved_and_stale_ones_refused(client, proj):
+    edits = {"ann/yes.wav": {"Set": "Test"}, "ann/no.wav": {"Set": "Test", "mic": "usb"}}
+    base = {"ann/yes.wav": {"Set": "Train"}, "ann/no.wav": {"Set": "Train", "mic": ""}}
+    assert client.patch("/api/metadata", json={"edits": edits, "base": base}, headers=HEADERS).json()["changed"] == 3
+    md = Project.open(proj.root).load_metadata()
+    assert md.get("ann/yes.wav", "Set") == "Test" and md.get("ann/no.wav", "mic") == "usb"
+    stale = client.patch(
+        "/api/metadata", json={"edits": {"ann/yes.wav": {"Set": "Validate"}}, "base": base}, headers=HEADERS
+    )
+    assert stale.status_code == 409 and "ann/yes.wav Set" in stale.json()["error"]
+    assert Project.open(proj.root).load_metadata().get("ann/yes.wav", "Set") == "Test"
+    wrong = client.patch(
+        "/api/metadata", json={"edits": {"ann/yes.wav": {"Set": "train"}}, "base": {}}, headers=HEADERS
+    )
+    assert wrong.status_code == 400 and "Set 'train' is not a Set" in wrong.json()["error"]
+    gone = client.patch("/api/metadata", json={"edits": {"nope.wav": {"Set": "Test"}}}, headers=HEADERS)
+    assert gone.status_code == 400 and "not in recordings/: nope.wav" in gone.json()["error"]
+
+
+def test_split_by_speaker_previews_then_gives_each_speaker_one_set(client, proj):
+    before = proj.metadata_path.read_bytes()
+    preview = client.post("/api/split", json={"column": "speaker", "validate": 34, "test": 34}, headers=HEADERS).json()
+    assert proj.metadata_path.read_bytes() == before
+    assert {s: c["values"] for s, c in preview["counts"].items()} == {"Train": 1, "Validate": 1, "Test": 1}
+    assert preview["without_value"] == ["long/take.wav"]
+    body = {"column": "speaker", "validate": 34, "test": 34, "apply": True}
+    applied = client.post("/api/split", json=body, headers=HEADERS).json()
+    md = Project.open(proj.root).load_metadata()
+    for speaker in ("ann", "bob", "cy"):
+        assert md.get(f"{speaker}/yes.wav", "Set") == md.get(f"{speaker}/no.wav", "Set")
+    assert sorted(md.get(f"{s}/yes.wav", "Set") for s in ("ann", "bob", "cy")) == ["Test", "Train", "Validate"]
+    assert applied["changed"] == 4 and md.get("long/take.wav", "Set") == ""
+
+
+def test_data_split_on_the_command_line(proj, capsys):
+    assert cli_main(["data", "split", "--by", "speaker", "--test", "34", "--validate", "0", "-p", str(proj.root)]) == 0
+    out = capsys.readouterr().out
+    assert "metadata.csv: 2 recordings changed Set" in out and "1 recordings have no speaker" in out
+    assert cli_main(["data", "split", "--by", "mic", "-p", str(proj.root)]) == 1
+    assert "metadata has no column 'mic'" in capsys.readouterr().err
+    assert cli_main(["data", "split", "--by", "speaker", "--test", "60", "--validate", "40", "-p", str(proj.root)]) == 1
+    assert "leave nothing to train on" in capsys.readouterr().err
+    assert cli_main(["data", "-p", str(proj.root), "--json"]) in (0, 1)  # the summary still answers
+
+
+def test_auto_label_adds_segments_only_where_there_are_none(client, proj):
+    got = client.post("/api/autolabel", json={"session": "Training Session", "files": ["long/take.wav"]}, headers=HEADERS)
+    assert got.status_code == 200 and got.json()["added"] == 3
+    labelled = [s for s in segments_on_disk(proj) if s[0] == "long/take.wav"]
+    assert len(labelled) == 3 and {s[1] for s in labelled} == {"yes"}
+    again = client.post("/api/autolabel", json={"session": "Training Session", "files": ["long/take.wav"]}, headers=HEADERS)
+    assert again.json()["added"] == 0 and "already has segments" in again.json()["skipped"][0]
+
+
+# ---- a trained model -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(project, tmp_path_factory):
+    """The conftest's small trained project, copied, with kwsgen.toml's thresholds (its calibration stays silent)."""
+    root = tmp_path_factory.mktemp("studio") / "p"
+    shutil.copytree(project.root, root, ignore=shutil.ignore_patterns(".kwsgen", "cache"))
+    toml = root / "kwsgen.toml"
+    toml.write_text(toml.read_text().replace('operating_point = "calibrated"', 'operating_point = "settings"'))
+    return root
+
+
+def test_models_are_listed_and_run_on_recordings_firmware_exactly(trained):
+    client = TestClient(create_app(trained, TOKEN), base_url="http://127.0.0.1:8765")
+    models = client.get("/api/models", headers=HEADERS).json()["models"]
+    assert [m["name"] for m in models] == ["model"] and "Test" in models[0]["summary"]
+    report = client.get("/api/models/model/report", headers=HEADERS)
+    assert report.status_code == 200 and "<html" in report.text.lower()
+    run = client.post("/api/run", json={"truth": "Training Session", "set": "Test"}, headers=HEADERS).json()
+    assert run["events"] > 0 and run["predictions"] == "Model Testing"
+    assert sum(f["events"] for f in run["files"].values()) == run["events"]
+    assert sum(f["hits"] for f in run["files"].values()) == run["hits"]
+    assert sum(f["false_alarms"] for f in run["files"].values()) == run["false_alarms"]
+    assert (trained / "sessions" / "Model Testing.csv").is_file()
+    missing = client.post("/api/run", json={"model": "nosuch"}, headers=HEADERS)
+    assert missing.status_code == 400 and "nosuch" in missing.json()["error"]
+
+
+# ---- the page in a real browser --------------------------------------------------------------------
+
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+SCREENSHOTS = Path(os.environ.get("KWSGEN_SCREENSHOTS", REPO / "build" / "studio-screenshots"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER) or studio_server.vendor_missing():
+        why = (
+            "no headless browser: Debian's chromium and chromium-driver are not installed (make setup installs them)"
+            if not (CHROMIUM and CHROMEDRIVER)
+            else studio_server.vendor_missing()
+        )
+        if in_ci():
+            pytest.fail(f"{why}; CI must run the browser tests")
+        pytest.skip(why)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except Exception as exc:  # a browser that cannot start is a reason to skip, stated
+        if in_ci():
+            raise
+        pytest.skip(f"chromium did not start: {str(exc).splitlines()[0]}")
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+class Studio:
+    """A studio server on a free port in this process, for one project."""
+
+    def __init__(self, root: Path) -> None:
+        import uvicorn
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        config = uvicorn.Config(create_app(root, TOKEN), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}/?token={TOKEN}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+
+
+def wait_for(condition, what: str, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def shot(driver, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SCREENSHOTS / f"studio-{name}.png"))
+
+
+def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, trained):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    studio = Studio(trained)
+    d = browser
+    try:
+        d.get(studio.url)
+        wait_for(lambda: d.find_elements(By.CSS_SELECTOR, "#recordings tbody tr"), "the recordings table")
+        shot(d, "recordings")
+        file = next(f for f in sorted(Project.open(trained).recording_files()) if f.endswith("yes.flac"))
+
+        # Change a recording's Set in the table.
+        row = d.find_element(By.CSS_SELECTOR, f'#recordings tr[data-file="{file}"]')
+        Select(row.find_element(By.CSS_SELECTOR, 'select[data-column="Set"]')).select_by_value("Validate")
+        wait_for(lambda: Project.open(trained).load_metadata().get(file, "Set") == "Validate", "the Set on disk")
+
+        # Open it; right-click the waveform to add a segment centred there.
+        d.get(studio.url + f"#/rec/{file}")
+        wait_for(lambda: d.execute_script("return document.body.dataset.ready") == file, "the waveform")
+        Select(d.find_element(By.ID, "new-label")).select_by_value("no")
+        before = [s for s in segments_on_disk(Project.open(trained)) if s[0] == file]
+        wave = d.find_element(By.ID, "waveform")
+        width = wave.size["width"]
+        frames = Project.open(trained).recording_info(file).frames
+        ActionChains(d).move_to_element_with_offset(wave, 40, 0).context_click().perform()
+
+        def added():
+            now = [s for s in segments_on_disk(Project.open(trained)) if s[0] == file]
+            return [s for s in now if s not in before] if len(now) == len(before) + 1 else None
+
+        (new,) = wait_for(added, "the new segment on disk")
+        centre = int((width / 2 + 40) / width * frames)
+        assert new[1] == "no" and new[3] - new[2] == 20000
+        assert abs((new[2] + new[3]) / 2 - max(10000, centre)) < frames / width * 3  # centred at the click
+
+        # Relabel it from the list.
+        index = sorted(s[2] for s in before + [new]).index(new[2])
+        Select(d.find_element(By.CSS_SELECTOR, f'#segments select[data-index="{index}"]')).select_by_value("yes")
+        relabelled = (file, "yes", new[2], new[3])
+        wait_for(lambda: relabelled in segments_on_disk(Project.open(trained)), "the new label on disk")
+
+        # Drag it to the right.
+        host = d.find_element(By.CSS_SELECTOR, "#waveform > div")
+        region = host.shadow_root.find_element(By.CSS_SELECTOR, f'[part~="seg-{index}"]')
+        ActionChains(d).click_and_hold(region).move_by_offset(30, 0).move_by_offset(30, 0).release().perform()
+
+        def moved():
+            now = [s for s in segments_on_disk(Project.open(trained)) if s[0] == file and s[1] == "yes"]
+            return next((s for s in now if s[2] > new[2] and s[3] - s[2] == 20000), None)
+
+        after_move = wait_for(moved, "the moved segment on disk")
+        assert abs((after_move[2] - new[2]) - 60 * frames / width) < 3 * frames / width
+        shot(d, "recording")
+
+        # Undo puts it back.
+        d.find_element(By.ID, "undo").click()
+        wait_for(lambda: relabelled in segments_on_disk(Project.open(trained)), "the undone move on disk")
+
+        # The CLI changes the file meanwhile: the page's next edit is refused, and it reloads.
+        project = Project.open(trained)
+        session = project.load_session("Training Session")
+        session.segments = [s for s in session.segments if not (s.file == file and s.start == new[2])]
+        project.save_session(session)
+        on_disk = project.session_path("Training Session").read_bytes()
+        Select(d.find_element(By.CSS_SELECTOR, '#segments select[data-index="0"]')).select_by_value("off")
+        wait_for(lambda: "changed on disk" in d.find_element(By.ID, "message").text, "the stale-edit message")
+        assert project.session_path("Training Session").read_bytes() == on_disk
+        wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#segments tbody tr")) == len(before), "the reload")
+    finally:
+        studio.stop()
+
+
+def test_run_a_model_on_recordings_and_see_its_predictions(browser, trained):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    studio = Studio(trained)
+    d = browser
+    try:
+        d.get(studio.url + "#/models")
+        wait_for(lambda: "model" in d.find_element(By.ID, "models").text, "the models table")
+        Select(d.find_element(By.ID, "run-set")).select_by_value("Test")
+        d.find_element(By.ID, "run-start").click()
+        summary = wait_for(lambda: d.find_element(By.ID, "run-summary").text, "the run's summary", timeout=120)
+        assert "keywords detected" in summary and "Model Testing" in summary
+        assert (trained / "sessions" / "Model Testing.csv").is_file()
+        rows = d.find_elements(By.CSS_SELECTOR, "#run-files tr")
+        assert len(rows) > 1
+        shot(d, "models")
+        rows[1].find_element(By.TAG_NAME, "a").click()
+        wait_for(lambda: d.execute_script("return document.body.dataset.ready"), "the recording")
+        assert Select(d.find_element(By.ID, "compare-session")).first_selected_option.text == "Model Testing"
+        host = d.find_element(By.CSS_SELECTOR, "#waveform > div")
+        wait_for(lambda: host.shadow_root.find_elements(By.CSS_SELECTOR, '[part~="cmp-0"]'), "the predictions' lane")
+        shot(d, "compare")
+    finally:
+        studio.stop()
