@@ -239,7 +239,9 @@ def test_bad_segments_are_refused_with_a_message(client, proj, segment, message)
 
 
 def test_sessions_are_created_copied_and_renamed(client, proj):
-    assert client.post("/api/sessions", json={"name": "Mine", "copy_from": "Training Session"}, headers=HEADERS).is_success
+    assert client.post(
+        "/api/sessions", json={"name": "Mine", "copy_from": "Training Session"}, headers=HEADERS
+    ).is_success
     assert segments_on_disk(proj, "Mine") == segments_on_disk(proj)
     assert client.post("/api/sessions", json={"name": "Empty"}, headers=HEADERS).json()["segments"] == 0
     again = client.post("/api/sessions", json={"name": "Mine"}, headers=HEADERS)
@@ -301,11 +303,15 @@ def test_data_split_on_the_command_line(proj, capsys):
 
 
 def test_auto_label_adds_segments_only_where_there_are_none(client, proj):
-    got = client.post("/api/autolabel", json={"session": "Training Session", "files": ["long/take.wav"]}, headers=HEADERS)
+    got = client.post(
+        "/api/autolabel", json={"session": "Training Session", "files": ["long/take.wav"]}, headers=HEADERS
+    )
     assert got.status_code == 200 and got.json()["added"] == 3
     labelled = [s for s in segments_on_disk(proj) if s[0] == "long/take.wav"]
     assert len(labelled) == 3 and {s[1] for s in labelled} == {"yes"}
-    again = client.post("/api/autolabel", json={"session": "Training Session", "files": ["long/take.wav"]}, headers=HEADERS)
+    again = client.post(
+        "/api/autolabel", json={"session": "Training Session", "files": ["long/take.wav"]}, headers=HEADERS
+    )
     assert again.json()["added"] == 0 and "already has segments" in again.json()["skipped"][0]
 
 
@@ -451,7 +457,7 @@ def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, tra
         assert abs((new[2] + new[3]) / 2 - max(10000, centre)) < frames / width * 3  # centred at the click
 
         # Relabel it from the list.
-        index = sorted(s[2] for s in before + [new]).index(new[2])
+        index = sorted(s[2] for s in [*before, new]).index(new[2])
         Select(d.find_element(By.CSS_SELECTOR, f'#segments select[data-index="{index}"]')).select_by_value("yes")
         relabelled = (file, "yes", new[2], new[3])
         wait_for(lambda: relabelled in segments_on_disk(Project.open(trained)), "the new label on disk")
@@ -512,3 +518,78 @@ def test_run_a_model_on_recordings_and_see_its_predictions(browser, trained):
         shot(d, "compare")
     finally:
         studio.stop()
+
+
+def start_virtual_device(*args: str):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kwsgen", "virtual-device", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = proc.stdout.readline()
+    assert first.startswith("port: "), first + proc.stderr.read()
+    return proc, first.split(": ", 1)[1].strip()
+
+
+def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_the_project(browser, trained):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from kwsgen.firmware.app import load_spec
+
+    spec = load_spec(Project.open(trained))
+    names = {spec.class_label(i) for i in range(len(spec.labels))}  # UNK, yes, no, ...
+    words = [str(trained / "recordings" / f"espeak-us-f5/{w}.flac") for w in ("yes", "off", "no")]
+    device, port = start_virtual_device(*words, "-p", str(trained), "--speed", "2", "--loop")
+    studio = Studio(trained)
+    d = browser
+    try:
+        d.get(studio.url + "#/live")
+        d.find_element(By.ID, "live-port").send_keys(port)
+        d.find_element(By.ID, "live-connect").click()
+        wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#live-events tr")) > 4, "classifications", timeout=30)
+        shown = {
+            row.find_elements(By.TAG_NAME, "td")[2].text
+            for row in d.find_elements(By.CSS_SELECTOR, "#live-events tr")[1:]
+        }
+        assert shown and shown <= names  # named by the model's classes
+        assert "classifications" in d.find_element(By.ID, "live-status").text
+        shot(d, "live")
+        d.find_element(By.ID, "live-disconnect").click()
+    finally:
+        studio.stop()
+        device.terminate()
+        device.wait(timeout=30)
+
+    source = trained / "recordings" / "espeak-us-f5" / "on.flac"
+    device, port = start_virtual_device(str(source), "-p", str(trained), "--capture", "--loop", "--speed", "2")
+    studio = Studio(trained)
+    try:
+        d.get(studio.url + "#/live")
+        d.find_element(By.ID, "live-port").send_keys(port)
+        Select(d.find_element(By.ID, "rec-label")).select_by_value("on")
+        Select(d.find_element(By.ID, "rec-set")).select_by_value("Train")
+        seconds = d.find_element(By.ID, "rec-seconds")
+        seconds.clear()
+        seconds.send_keys("1")
+        d.find_element(By.ID, "rec-meta").send_keys("speaker=live-test")
+        d.find_element(By.ID, "rec-start").click()
+        result = wait_for(
+            lambda: "added" in d.find_element(By.ID, "rec-result").text and d.find_element(By.ID, "rec-result").text,
+            "the recording",
+            timeout=30,
+        )
+        assert "none lost" in result
+        [path] = list((trained / "recordings" / "recorded" / "on").glob("*.wav"))
+        md = Project.open(trained).load_metadata()
+        name = f"recorded/on/{path.name}"
+        assert md.get(name, "Set") == "Train" and md.get(name, "speaker") == "live-test"
+        assert Project.open(trained).recording_info(name).frames == 16000
+    finally:
+        studio.stop()
+        device.terminate()
+        device.wait(timeout=30)

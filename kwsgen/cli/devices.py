@@ -24,28 +24,13 @@ def _labels(project_dir: Path | None, model: str | None) -> list[str] | None:
 
 
 def _open_port(port: str, baud: int | None, board_name: str | None = None):
-    """A serial port by path or pyserial URL (loop://, socket://); 'auto' finds a known board.
+    """A serial port by path or pyserial URL (loop://, socket://); 'auto' finds a known board (and says which)."""
+    from ..devices.ports import port_opener
 
-    The speed is --baud if given, else the board's (named by --board, or found by --port auto): a
-    QuickFeather's hardware UART runs at the SDK's 460800, for example. USB serial ports ignore it.
-    """
-    import serial
-
-    from ..boards import get_board, load_boards
-
-    board = get_board(board_name) if board_name else None
+    found, opener, board = port_opener(port, baud, board_name)
     if port == "auto":
-        from ..devices.monitor import find_board_port
-
-        port, board = find_board_port(load_boards().values())
-        console.print(f"found {board.title} on {port}")
-    if baud is None:
-        baud = int(board.options.get("baud", 115200)) if board else 115200  # type: ignore[arg-type]
-
-    def opener():
-        return serial.serial_for_url(port, baudrate=baud, timeout=0.1)
-
-    return port, opener
+        console.print(f"found {board.title} on {found}")
+    return found, opener
 
 
 @app.command("monitor")
@@ -133,49 +118,44 @@ def record_cmd(
     corrupted frames are counted and reported (their time is kept as
     silence); Ctrl-C stops early and keeps what was recorded.
     """
-    from ..devices.record import import_capture, record_from_microphone, record_from_port
+    from ..devices.record import (
+        check_recording_request,
+        keep_capture,
+        record_from_microphone,
+        record_port_into_project,
+        recording_path,
+    )
     from ..project import Project
     from ..project.importers import parse_meta
-    from ..project.store import check_label
 
     project = Project.open(project_dir)
-    check_label(label)
-    if label not in project.labels:
-        raise KwsgenError(f"label {label!r} is not one of the project's labels: {', '.join(project.labels)}")
-    if seconds <= 0:
-        raise KwsgenError("--seconds must be above 0")
+    check_recording_request(project, label, seconds)
     if bool(port) == mic:
         raise KwsgenError("give either --port PORT (a board running capture firmware) or --mic")
     metadata = parse_meta(meta or [])
     rate = project.settings.frontend.sample_rate
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    tmp = project.root / ".kwsgen" / "recording" / f"{label}-{stamp}.wav"
     if mic:
         console.print(f"recording {seconds:g} s from the microphone; Ctrl-C stops early")
-        capture = record_from_microphone(seconds, tmp, rate)
+        capture = record_from_microphone(seconds, recording_path(project, label), rate)
+        console.print(capture.summary())
+        dest = keep_capture(project, capture, label, set_name, metadata)
     else:
-        port, opener = _open_port(port, baud)
-        try:
-            serial_port = opener()
-        except Exception as exc:
-            raise KwsgenError(f"cannot open {port}: {exc}") from None
         from ..progress import progress_bar
 
-        total = int(seconds * rate)
-        try:
-            with progress_bar() as bar:
-                task = bar.add_task(f"recording {label}", total=total)
-                capture = record_from_port(
-                    serial_port, seconds, tmp, rate, source=port, on_progress=lambda n: bar.update(task, completed=n)
-                )
-        finally:
-            serial_port.close()
-    console.print(capture.summary())
-    try:
-        dest, _ = import_capture(project, capture, label, set_name, metadata, into=f"recorded/{label}")
-    except KwsgenError as exc:
-        raise KwsgenError(f"{exc}; the recording is kept at {tmp}") from None
-    tmp.unlink(missing_ok=True)
+        port, opener = _open_port(port, baud)
+        with progress_bar() as bar:
+            task = bar.add_task(f"recording {label}", total=int(seconds * rate))
+            capture, dest = record_port_into_project(
+                project,
+                port,
+                opener,
+                label,
+                seconds,
+                set_name,
+                metadata,
+                on_progress=lambda n: bar.update(task, completed=n),
+            )
+        console.print(capture.summary())
     console.print(f"added recordings/{dest}" + (f" (Set {set_name})" if set_name else ""))
 
 

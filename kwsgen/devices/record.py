@@ -172,3 +172,62 @@ def import_capture(project, capture: Capture, label: str, set_name: str | None, 
     plan = plan_audio(project, [capture.path], label=label, set_name=set_name, meta=meta, into=into)
     summary = apply_plan(project, plan, progress=False)
     return plan.recordings[0].dest, summary
+
+
+def recording_path(project, label: str) -> Path:
+    """Where a recording in progress is written: inside the project's state folder, never in recordings/."""
+    return project.root / ".kwsgen" / "recording" / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}.wav"
+
+
+def check_recording_request(project, label: str, seconds: float) -> None:
+    from ..project.store import check_label
+
+    check_label(label)
+    if label not in project.labels:
+        raise KwsgenError(f"label {label!r} is not one of the project's labels: {', '.join(project.labels)}")
+    if not seconds > 0:
+        raise KwsgenError("the recording's length must be above 0 seconds")
+
+
+def keep_capture(project, capture: Capture, label: str, set_name: str | None, meta: dict[str, str]) -> str:
+    """Import a finished capture into recordings/recorded/LABEL/ (kwsgen import's checks); returns its name.
+
+    When the import fails, the captured file stays where it is and the error says where.
+    """
+    try:
+        dest, _ = import_capture(project, capture, label, set_name, meta, into=f"recorded/{label}")
+    except KwsgenError as exc:
+        raise KwsgenError(f"{exc}; the recording is kept at {capture.path}") from None
+    capture.path.unlink(missing_ok=True)
+    return dest
+
+
+def record_port_into_project(
+    project,
+    port: str,
+    opener: Callable[[], object],
+    label: str,
+    seconds: float,
+    set_name: str | None,
+    meta: dict[str, str],
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[Capture, str]:
+    """kwsgen record --port: capture from a board (or virtual device) and import it. Returns (capture, name)."""
+    check_recording_request(project, label, seconds)
+    rate = project.settings.frontend.sample_rate
+    try:
+        serial_port = opener()
+    except Exception as exc:  # pyserial raises several kinds; each means the same to the user
+        raise KwsgenError(f"cannot open {port}: {exc}") from None
+    try:
+        capture = record_from_port(
+            serial_port,
+            seconds,
+            recording_path(project, label),
+            rate,
+            source=port,
+            on_progress=on_progress or (lambda _: None),
+        )
+    finally:
+        serial_port.close()
+    return capture, keep_capture(project, capture, label, set_name, meta)

@@ -219,6 +219,78 @@ def _truth_files(project: Project, truth: str, body: dict) -> list[str]:
     return [f for f in files if set_name is None or md.get(f, "Set") == set_name]
 
 
+# ---- live: a board or kwsgen virtual-device -------------------------------------------------
+
+
+def _baud(body: dict) -> int | None:
+    baud = body.get("baud")
+    if baud in (None, ""):
+        return None
+    if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
+        raise KwsgenError("'baud' must be a positive whole number")
+    return baud
+
+
+def stop_live(app) -> None:
+    live = getattr(app.state, "live", None)
+    if live is not None:
+        live.stop()
+        app.state.live = None
+
+
+def post_live_connect(project: Project, request: Request, body: dict) -> dict:
+    """Watch a device's classifications (kwsgen monitor's reader), named by the model's classes."""
+    from ..devices.live import LiveMonitor
+    from ..devices.monitor import Labeler
+    from ..devices.ports import port_opener
+    from ..firmware.app import load_spec
+
+    try:
+        labels = load_spec(project, body.get("model") or None).labels
+    except KwsgenError:
+        labels = None  # no trained model yet: classes are shown by number
+    port, opener, _ = port_opener(_text(body, "port"), _baud(body))
+    stop_live(request.app)
+    request.app.state.live = LiveMonitor(port, opener, Labeler(labels)).start()
+    return {"port": port, "labels": labels}
+
+
+def post_live_disconnect(project: Project, request: Request, body: dict) -> dict:
+    stop_live(request.app)
+    return {"connected": False}
+
+
+def get_live_events(project: Project, request: Request, body: dict) -> dict:
+    live = getattr(request.app.state, "live", None)
+    if live is None:
+        return {"port": None, "status": "not connected", "events": [], "next": 0}
+    try:
+        since = int(request.query_params.get("since", "0"))
+    except ValueError:
+        raise KwsgenError("'since' must be a whole number") from None
+    return live.since(since)
+
+
+def post_live_record(project: Project, request: Request, body: dict) -> dict:
+    """kwsgen record --port: capture firmware's audio into recordings/recorded/LABEL/ with its metadata."""
+    from ..devices.ports import port_opener
+    from ..devices.record import record_port_into_project
+
+    meta = body.get("meta") or {}
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        raise KwsgenError("'meta' must map metadata columns to text")
+    try:
+        seconds = float(body.get("seconds", 0))
+    except (TypeError, ValueError):
+        raise KwsgenError("'seconds' must be a number") from None
+    port, opener, _ = port_opener(_text(body, "port"), _baud(body))
+    stop_live(request.app)  # one reader per port
+    capture, dest = record_port_into_project(
+        project, port, opener, _text(body, "label"), seconds, body.get("set") or None, meta
+    )
+    return {"file": dest, "summary": capture.summary()}
+
+
 ROUTES = [
     ("/api/project", "GET", get_project),
     ("/api/recordings", "GET", get_recordings),
@@ -234,4 +306,8 @@ ROUTES = [
     ("/api/models", "GET", get_models),
     ("/api/models/{name}/report", "GET", get_model_report),
     ("/api/run", "POST", post_run_model),
+    ("/api/live/connect", "POST", post_live_connect),
+    ("/api/live/disconnect", "POST", post_live_disconnect),
+    ("/api/live/events", "GET", get_live_events),
+    ("/api/live/record", "POST", post_live_record),
 ]

@@ -15,11 +15,12 @@ project's recordings, its models' reports and the page's own files.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -154,8 +155,16 @@ def create_app(root: str | Path, token: str, hosts: set[str] | None = None) -> S
         *[Route(path, endpoint(handler), methods=[method]) for path, method, handler in api.ROUTES],
     ]
     hosts = {"127.0.0.1", "localhost", "::1"} if hosts is None else hosts
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.live = None
+        yield
+        api.stop_live(app)  # the port is released when the studio stops
+
     return Starlette(
         routes=routes,
+        lifespan=lifespan,
         middleware=[Middleware(TokenGuard, token=token, hosts=hosts)],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )

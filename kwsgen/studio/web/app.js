@@ -501,17 +501,124 @@ async function runModel() {
   $('run-files').replaceChildren(head, ...rows)
 }
 
+// ---- live ----------------------------------------------------------------------------------
+
+const LIVE_WINDOW_S = 20
+const live = { next: 0, events: [], timer: null }
+
+async function liveConnect() {
+  const baud = $('live-baud').value ? Number($('live-baud').value) : null
+  const result = await attempt(() => api('POST', '/api/live/connect', { port: $('live-port').value.trim(), baud }))
+  if (!result) return
+  live.next = 0
+  live.events = []
+  if (!live.timer) live.timer = setInterval(livePoll, 300)
+  $('live-status').textContent = `connecting to ${result.port}` + (result.labels ? '' : ' (no trained model: classes by number)')
+}
+
+async function liveDisconnect() {
+  clearInterval(live.timer)
+  live.timer = null
+  await attempt(() => api('POST', '/api/live/disconnect'))
+  $('live-status').textContent = 'disconnected'
+}
+
+async function livePoll() {
+  if (location.hash !== '#/live') return
+  let data
+  try {
+    data = await api('GET', `/api/live/events?since=${live.next}`)
+  } catch (error) {
+    say(error.message, true)
+    return
+  }
+  live.next = data.next
+  live.events.push(...data.events)
+  live.events = live.events.slice(-2000)
+  const count = live.events.filter((e) => e.kind === 'classification').length
+  $('live-status').textContent = data.port ? `${data.port}: ${data.status} · ${count} classifications` : data.status
+  drawLive()
+}
+
+function drawLive() {
+  const canvas = $('live-timeline')
+  const g = canvas.getContext('2d')
+  const classes = live.events.filter((e) => e.kind === 'classification' && e.device_time !== null)
+  g.clearRect(0, 0, canvas.width, canvas.height)
+  g.fillStyle = '#fff'
+  g.fillRect(0, 0, canvas.width, canvas.height)
+  const end = classes.length ? Math.max(LIVE_WINDOW_S, classes[classes.length - 1].device_time) : LIVE_WINDOW_S
+  const x = (t) => ((t - (end - LIVE_WINDOW_S)) / LIVE_WINDOW_S) * canvas.width
+  g.fillStyle = '#868e96'
+  g.font = '11px system-ui'
+  for (let t = Math.ceil(end - LIVE_WINDOW_S); t <= end; t += 1) {
+    g.fillRect(x(t), canvas.height - 12, 1, 4)
+    if (t % 5 === 0) g.fillText(`${t} s`, x(t) + 2, canvas.height - 1)
+  }
+  for (const e of classes) {
+    if (e.device_time < end - LIVE_WINDOW_S) continue
+    if (e.classification === 0) {
+      g.fillStyle = '#ced4da'
+      g.fillRect(x(e.device_time), 70, 2, 20)
+    } else {
+      g.fillStyle = colour(e.label).slice(0, 7)
+      g.fillRect(x(e.device_time) - 2, 10, 4, 80)
+      g.fillStyle = '#1d1d28'
+      g.font = 'bold 13px system-ui'
+      g.fillText(`${e.label}${e.score !== null ? ` ${e.score.toFixed(2)}` : ''}`, x(e.device_time) + 4, 24)
+    }
+  }
+  const recent = live.events.filter((e) => e.kind !== 'status').slice(-30).reverse()
+  const head = el('tr', {}, ...['time', 'device time', 'class', 'score'].map((h) => el('th', {}, h)))
+  const rows = recent.map((e) => e.kind === 'classification'
+    ? el('tr', { class: e.classification ? 'keyword' : '' }, el('td', {}, new Date(e.host_time * 1000).toLocaleTimeString()),
+      el('td', { class: 'num' }, e.device_time === null ? '?' : `${e.device_time.toFixed(2)} s`),
+      el('td', {}, e.label), el('td', { class: 'num' }, e.score === null ? '?' : e.score.toFixed(2)))
+    : el('tr', { class: 'log' }, el('td', {}, new Date(e.host_time * 1000).toLocaleTimeString()), el('td', { colspan: 3 }, e.text)))
+  $('live-events').replaceChildren(head, ...rows)
+}
+
+async function liveRecord() {
+  const meta = {}
+  for (const pair of $('rec-meta').value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, ...value] = pair.split('=')
+    if (!value.length) { say(`metadata "${pair}" needs the form KEY=VALUE`, true); return }
+    meta[key.trim()] = value.join('=').trim()
+  }
+  if (live.timer) await liveDisconnect() // the capture needs the port to itself
+  $('rec-result').textContent = 'recording…'
+  $('rec-start').disabled = true
+  const body = {
+    port: $('live-port').value.trim(), label: $('rec-label').value, seconds: Number($('rec-seconds').value),
+    set: $('rec-set').value || null, meta, baud: $('live-baud').value ? Number($('live-baud').value) : null,
+  }
+  const result = await attempt(() => api('POST', '/api/live/record', body))
+  $('rec-start').disabled = false
+  $('rec-result').replaceChildren()
+  if (result) {
+    $('rec-result').append(`${result.summary}; added `, el('a', { href: `#/rec/${encodeURIComponent(result.file)}` }, result.file))
+  }
+}
+
+function showLive() {
+  fillSelect($('rec-label'), state.project.labels, $('rec-label').value || state.project.labels[0])
+  fillSelect($('rec-set'), ['Train', 'Validate', 'Test'], $('rec-set').value, true)
+  drawLive()
+}
+
 // ---- navigation -----------------------------------------------------------------------------
 
 async function route() {
   const [, view, ...rest] = location.hash.split('/')
-  const name = { '': 'recordings', summary: 'summary', models: 'models', rec: 'recording' }[view || ''] || 'recordings'
+  const views = { '': 'recordings', summary: 'summary', models: 'models', rec: 'recording', live: 'live' }
+  const name = views[view || ''] || 'recordings'
   for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== `view-${name}`
   for (const link of document.querySelectorAll('header nav a')) link.classList.toggle('active', link.dataset.view === name)
   await attempt(async () => {
     if (name === 'recordings') await loadRecordings()
     if (name === 'summary') await showSummary()
     if (name === 'models') await showModels()
+    if (name === 'live') showLive()
     if (name === 'recording') {
       if (state.compareNext) { $('compare-session').value = state.compareNext; state.compareNext = null }
       await openRecording(decodeURIComponent(rest.join('/')))
@@ -541,6 +648,9 @@ function wire() {
   $('redo').addEventListener('click', redo)
   $('waveform').addEventListener('contextmenu', onWaveformContextMenu)
   $('run-start').addEventListener('click', runModel)
+  $('live-connect').addEventListener('click', liveConnect)
+  $('live-disconnect').addEventListener('click', liveDisconnect)
+  $('rec-start').addEventListener('click', liveRecord)
   document.addEventListener('keydown', onKey)
   window.addEventListener('hashchange', route)
 }
