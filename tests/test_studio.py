@@ -315,6 +315,31 @@ def test_auto_label_adds_segments_only_where_there_are_none(client, proj):
     assert again.json()["added"] == 0 and "already has segments" in again.json()["skipped"][0]
 
 
+def test_dropped_files_are_imported_with_kwsgen_imports_checks(client, proj, tmp_path):
+    rng = np.random.default_rng(3)
+    good = write(tmp_path / "dee yes.wav", clip(rng, 1.25))
+    stereo = write(tmp_path / "stereo.wav", np.stack([clip(rng, 1.0)] * 2, axis=1))
+    before = snapshot(proj.root)
+    files = [("files", ("stereo.wav", stereo.read_bytes(), "audio/wav"))]
+    refused = client.post("/api/import", files=files, data={"label": "yes"}, headers=HEADERS)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "stereo.wav: has 2 channels; kwsgen needs mono (use --mono to mix down)"
+    assert snapshot(proj.root) == before  # nothing imported, nothing left behind
+    files = [("files", ("dee yes.wav", good.read_bytes(), "audio/wav"))]
+    data = {"label": "yes", "set": "Validate", "into": "dropped", "meta": "speaker=dee"}
+    got = client.post("/api/import", files=files, data=data, headers=HEADERS)
+    assert got.status_code == 200, got.text
+    assert got.json()["files"] == ["dropped/dee yes.wav"] and got.json()["copied"] == 1
+    project = Project.open(proj.root)
+    assert project.recording_path("dropped/dee yes.wav").read_bytes() == good.read_bytes()
+    md = project.load_metadata()
+    assert md.get("dropped/dee yes.wav", "Set") == "Validate" and md.get("dropped/dee yes.wav", "speaker") == "dee"
+    assert [s[1] for s in segments_on_disk(proj) if s[0] == "dropped/dee yes.wav"] == ["yes"]
+    assert not list((proj.root / ".kwsgen" / "upload").iterdir())
+    empty = client.post("/api/import", data={"label": "yes"}, headers=HEADERS)
+    assert empty.status_code == 400 and "no files" in empty.json()["error"]
+
+
 # ---- a trained model -----------------------------------------------------------------------------------
 
 
@@ -593,3 +618,32 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
         studio.stop()
         device.terminate()
         device.wait(timeout=30)
+
+
+def test_import_from_the_page_and_see_the_summary(browser, proj, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    source = write(tmp_path / "eve_no.wav", clip(np.random.default_rng(9), 1.25))
+    studio = Studio(proj.root)
+    d = browser
+    try:
+        d.get(studio.url)
+        wait_for(lambda: d.find_elements(By.CSS_SELECTOR, "#recordings tbody tr"), "the recordings table")
+        Select(d.find_element(By.ID, "import-label")).select_by_value("no")
+        Select(d.find_element(By.ID, "import-set")).select_by_value("Test")
+        d.find_element(By.ID, "import-files").send_keys(str(source))
+        wait_for(lambda: "imported: 1 copied" in d.find_element(By.ID, "message").text, "the import")
+        assert Project.open(proj.root).load_metadata().get("eve_no.wav", "Set") == "Test"
+        wait_for(lambda: d.find_elements(By.CSS_SELECTOR, '#recordings tr[data-file="eve_no.wav"]'), "the new row")
+        d.get(studio.url + "#/summary")
+        wait_for(lambda: "have no segments" in d.find_element(By.ID, "issues").text, "the findings")
+        shot(d, "summary")
+        issue = next(li for li in d.find_elements(By.CSS_SELECTOR, "#issues li") if "have no segments" in li.text)
+        link = issue.find_element(By.TAG_NAME, "a")
+        named = link.text.strip("[] ")
+        assert named in issue.text.split(" [")[0]  # the link goes to a recording the message names
+        link.click()
+        wait_for(lambda: d.execute_script("return document.body.dataset.ready") == named, "the linked recording")
+    finally:
+        studio.stop()

@@ -156,6 +156,30 @@ def post_autolabel(project: Project, request: Request, body: dict) -> dict:
     return {"added": added, "labelled": labelled, "skipped": skipped}
 
 
+def import_uploads(project: Project, folder, names: list[str], form: dict) -> dict:
+    """Files dropped on the page, saved in ``folder``: imported exactly as kwsgen import audio imports them."""
+    from dataclasses import asdict
+
+    from ..project import apply_plan, plan_audio
+    from ..project.importers import parse_meta
+
+    label = form.get("label") or None
+    meta = parse_meta([m.strip() for m in (form.get("meta") or "").split(",") if m.strip()])
+    plan = plan_audio(
+        project,
+        [folder / name for name in names],
+        label=label,
+        set_name=form.get("set") or None,
+        meta=meta,
+        session=form.get("session") or TRAINING_SESSION,
+        into=(form.get("into") or "").strip(),
+        resample=form.get("resample") == "true",
+        mono=form.get("mono") == "true",
+    )
+    summary = apply_plan(project, plan, progress=False)
+    return {"files": [r.dest for r in plan.recordings], **asdict(summary)}
+
+
 # ---- models ----------------------------------------------------------------------
 
 

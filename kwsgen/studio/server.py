@@ -148,8 +148,39 @@ def create_app(root: str | Path, token: str, hosts: set[str] | None = None) -> S
             return _error(404, f"no library file {name!r}")
         return FileResponse(VENDOR_DIR / name, media_type="text/javascript")
 
+    async def upload(request: Request) -> Response:
+        """Drag and drop: the files are saved under .kwsgen/upload/ (never recordings/), then imported."""
+        import shutil
+        import uuid
+
+        folder = root / ".kwsgen" / "upload" / uuid.uuid4().hex
+        try:
+            async with request.form(max_files=10000) as form:
+                uploads = [f for f in form.getlist("files") if hasattr(f, "filename")]
+                fields = {k: v for k, v in form.items() if isinstance(v, str)}
+                if not uploads:
+                    return _error(400, "no files in the request: drop WAV or FLAC files")
+                names = []
+                folder.mkdir(parents=True)
+                for item in uploads:
+                    name = Path(item.filename or "").name
+                    if not name or name.startswith("."):
+                        return _error(400, f"a dropped file has no usable name ({item.filename!r})")
+                    if name in names:
+                        return _error(400, f"two dropped files are both named {name!r}; import them separately")
+                    (folder / name).write_bytes(await item.read())
+                    names.append(name)
+            result = await run_in_threadpool(lambda: api.import_uploads(Project.open(root), folder, names, fields))
+        except KwsgenError as exc:
+            # The importer names the staged copy; the person knows the file by its own name.
+            return _error(400, str(exc).replace(f"{folder}/", ""))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return JSONResponse(result)
+
     routes = [
         Route("/", page),
+        Route("/api/import", upload, methods=["POST"]),
         Route("/static/{name}", page_file),
         Route("/vendor/{name:path}", vendor_file),
         *[Route(path, endpoint(handler), methods=[method]) for path, method, handler in api.ROUTES],

@@ -117,6 +117,8 @@ async function loadRecordings() {
   fillSelect($('filter-set'), sets, $('filter-set').value, true)
   fillSelect($('filter-label'), state.project.labels, $('filter-label').value, true)
   fillSelect($('bulk-set'), [...sets, '(none)'], '', true)
+  fillSelect($('import-label'), state.project.labels, $('import-label').value, true)
+  fillSelect($('import-set'), sets, $('import-set').value, true)
   fillSelect($('split-column'), columns.filter((c) => c !== 'file' && c !== 'Set'), $('split-column').value || 'speaker')
   renderRecordings()
 }
@@ -233,6 +235,27 @@ async function split(apply) {
   const parts = Object.entries(result.counts).map(([s, c]) => `${s}: ${c.values} ${body.column}, ${c.recordings} recordings`)
   $('split-result').textContent = parts.join(' · ') + (apply ? ` · ${result.changed} changed Set` : ' (preview)')
   if (apply) await loadRecordings()
+}
+
+async function importFiles(files) {
+  if (!files.length) return
+  const form = new FormData()
+  for (const file of files) form.append('files', file, file.name)
+  form.append('label', $('import-label').value)
+  form.append('set', $('import-set').value)
+  form.append('into', $('import-into').value)
+  form.append('meta', $('import-meta').value)
+  form.append('session', state.session)
+  form.append('resample', String($('import-resample').checked))
+  form.append('mono', String($('import-mono').checked))
+  say(`importing ${files.length} file${files.length === 1 ? '' : 's'}…`)
+  const response = await fetch('/api/import', { method: 'POST', headers: { 'X-Kwsgen-Token': token }, body: form })
+  const result = await response.json().catch(() => ({ error: `HTTP ${response.status}` }))
+  if (!response.ok) { say(result.error, true); return }
+  const segments = Object.values(result.segments_added).reduce((a, b) => a + b, 0)
+  say(`imported: ${result.copied} copied, ${result.converted} converted, ${result.already_present} already in the ` +
+    `project; ${segments} segments added` + (result.short.length ? `; ${result.short.length} shorter than min_length` : ''))
+  await loadRecordings()
 }
 
 async function autolabel(files) {
@@ -641,6 +664,11 @@ function wire() {
   $('autolabel-all').addEventListener('click', async () => { await autolabel(null); await loadRecordings() })
   $('autolabel-one').addEventListener('click', async () => { if (await autolabel([state.rec.file])) await openRecording(state.rec.file) })
   $('compare-session').addEventListener('change', loadCompare)
+  const drop = $('drop')
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over') })
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'))
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); importFiles([...e.dataTransfer.files]) })
+  $('import-files').addEventListener('change', async (e) => { await importFiles([...e.target.files]); e.target.value = '' })
   $('play').addEventListener('click', () => state.ws?.playPause())
   $('play-segment').addEventListener('click', () => playSegment())
   $('zoom').addEventListener('input', () => state.ws?.zoom(Number($('zoom').value)))
