@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from starlette.testclient import TestClient
 from kwsgen.cli.main import main as cli_main
 from kwsgen.project import Project
 from kwsgen.project.editing import file_segments, segments_version
+from kwsgen.studio import RunningStudio
 from kwsgen.studio import server as studio_server
 from kwsgen.studio.server import create_app
 
@@ -405,30 +404,6 @@ def browser():
     driver.quit()
 
 
-class Studio:
-    """A studio server on a free port in this process, for one project."""
-
-    def __init__(self, root: Path) -> None:
-        import uvicorn
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
-        config = uvicorn.Config(create_app(root, TOKEN), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.port}/?token={TOKEN}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-
-
 def wait_for(condition, what: str, timeout: float = 15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -449,7 +424,7 @@ def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, tra
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    studio = Studio(trained)
+    studio = RunningStudio(trained, TOKEN)
     d = browser
     try:
         d.get(studio.url)
@@ -522,7 +497,7 @@ def test_run_a_model_on_recordings_and_see_its_predictions(browser, trained):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    studio = Studio(trained)
+    studio = RunningStudio(trained, TOKEN)
     d = browser
     try:
         d.get(studio.url + "#/models")
@@ -570,7 +545,7 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
     names = {spec.class_label(i) for i in range(len(spec.labels))}  # UNK, yes, no, ...
     words = [str(trained / "recordings" / f"espeak-us-f5/{w}.flac") for w in ("yes", "off", "no")]
     device, port = start_virtual_device(*words, "-p", str(trained), "--speed", "2", "--loop")
-    studio = Studio(trained)
+    studio = RunningStudio(trained, TOKEN)
     d = browser
     try:
         d.get(studio.url + "#/live")
@@ -592,7 +567,7 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
 
     source = trained / "recordings" / "espeak-us-f5" / "on.flac"
     device, port = start_virtual_device(str(source), "-p", str(trained), "--capture", "--loop", "--speed", "2")
-    studio = Studio(trained)
+    studio = RunningStudio(trained, TOKEN)
     try:
         d.get(studio.url + "#/live")
         d.find_element(By.ID, "live-port").send_keys(port)
@@ -625,7 +600,7 @@ def test_import_from_the_page_and_see_the_summary(browser, proj, tmp_path):
     from selenium.webdriver.support.ui import Select
 
     source = write(tmp_path / "eve_no.wav", clip(np.random.default_rng(9), 1.25))
-    studio = Studio(proj.root)
+    studio = RunningStudio(proj.root, TOKEN)
     d = browser
     try:
         d.get(studio.url)

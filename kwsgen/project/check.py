@@ -196,9 +196,8 @@ def _report_skips(report, session, skipped_by, labels, min_length, max_overlap, 
             "metadata.recording-no-set",
             f"{_plural(len(no_set), 'recording')} with no Set in metadata.csv: {_examples(no_set)}",
         )
-    unlabelled = sorted(
-        f for f in present & set(md.rows) if md.get(f, "keyword") and f not in {s.file for s in session.segments}
-    )
+    labelled = {s.file for s in session.segments}
+    unlabelled = sorted(f for f in present & set(md.rows) if md.get(f, "keyword") and f not in labelled)
     if unlabelled:
         report.warn(
             "recording.no-segments",

@@ -38,7 +38,7 @@ def file_segments(session: Session, file: str) -> list[Segment]:
 
 
 def _recording_length(project: Project, file: str) -> int:
-    if file not in set(project.recording_files()):
+    if not project.is_recording(file):
         raise KwsgenError(f"{file!r} is not one of the project's recordings", project.recordings_dir)
     return project.recording_info(file).frames
 
@@ -136,8 +136,7 @@ def set_metadata(project: Project, edits: dict[str, dict[str, str]], base: dict[
     that holds something else on disk now refuses the whole edit
     (:class:`StaleEdit`). New columns are added.
     """
-    files = set(project.recording_files())
-    unknown = sorted(set(edits) - files)
+    unknown = sorted(f for f in edits if not project.is_recording(f))
     if unknown:
         raise KwsgenError(f"not in recordings/: {', '.join(unknown[:3])}", project.recordings_dir)
     clean = {f: {c: check_metadata_value(c, v) for c, v in row.items()} for f, row in edits.items()}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from functools import cached_property
 from pathlib import Path
 
 from ..audio import AudioInfo, audio_info
@@ -41,6 +40,10 @@ TRAINING_SESSION = "Training Session"
 GITIGNORE = (
     "# derived data: kwsgen recomputes it\ncache/\n# kwsgen's lock and the staging of changes in progress\n.kwsgen/\n"
 )
+
+
+# Audio headers read by any Project of this process (a long-running studio opens the project per request).
+_INFO_CACHE: dict[str, tuple[tuple[int, int, int], AudioInfo]] = {}
 
 
 class Project:
@@ -151,18 +154,35 @@ class Project:
                     found.append(rel.as_posix())
         return found
 
-    @cached_property
-    def _info_cache(self) -> dict[str, tuple[float, AudioInfo]]:
-        return {}
+    def is_recording(self, file: str) -> bool:
+        """Whether recording_files() lists ``file``, without listing them all (a request may name anything)."""
+        parts = file.split("/")
+        if not file or any(p in ("", ".", "..") or p.startswith(".") for p in parts) or "\\" in file:
+            return False
+        if not file.lower().endswith(AUDIO_SUFFIXES):
+            return False
+        path = self.recordings_dir / file
+        try:
+            inside = path.resolve().is_relative_to(self.recordings_dir.resolve())
+        except OSError:
+            return False
+        return inside and path.is_file()
 
     def recording_info(self, file: str) -> AudioInfo:
+        """The recording's format and length; remembered per process while the file is unchanged."""
         path = self.recording_path(file)
-        mtime = path.stat().st_mtime_ns if path.exists() else -1
-        hit = self._info_cache.get(file)
-        if hit and hit[0] == mtime:
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError:
+            stamp = None
+        key = str(path.absolute())
+        hit = _INFO_CACHE.get(key)
+        if stamp is not None and hit and hit[0] == stamp:
             return hit[1]
         info = audio_info(path)
-        self._info_cache[file] = (mtime, info)
+        if stamp is not None:
+            _INFO_CACHE[key] = (stamp, info)
         return info
 
     # ---- metadata and sessions ---------------------------------------------------

@@ -59,3 +59,38 @@ def serve(
         webbrowser.open(url)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+class RunningStudio:
+    """The studio served from a background thread of this process (a notebook, a test, a benchmark)."""
+
+    def __init__(self, project_dir: str | Path, token: str | None = None, host: str = "127.0.0.1") -> None:
+        import threading
+        import time
+
+        import uvicorn
+
+        from .server import create_app
+
+        self.token = token or secrets.token_urlsafe(24)
+        sock = bind(host, 0)
+        self.port = sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(create_app(project_dir, self.token), log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self.server.started:
+            raise KwsgenError("the studio's server did not start within 10 s")
+        self.url = f"http://{host}:{self.port}/?token={self.token}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+
+    def __enter__(self) -> RunningStudio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -39,7 +39,7 @@ def _text(body: dict, key: str, default: str | None = None) -> str:
 
 def _recording(project: Project, file: str | None) -> str:
     """A recording the request names: only files listed under recordings/ are ever served."""
-    if not file or file not in set(project.recording_files()):
+    if not file or not project.is_recording(file):
         raise NotFound(f"no recording {file!r} in this project")
     return file
 
@@ -82,6 +82,27 @@ def get_audio(project: Project, request: Request, body: dict) -> FileResponse:
     file = _recording(project, request.query_params.get("file"))
     path = project.recording_path(file)
     return FileResponse(path, media_type=AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+
+
+def get_peaks(project: Project, request: Request, body: dict) -> dict:
+    """The waveform's outline (peak level per 1/per_second s), so a long recording shows without decoding it."""
+    import numpy as np
+
+    from ..audio import read_audio
+
+    file = _recording(project, request.query_params.get("file"))
+    try:
+        per_second = int(request.query_params.get("per_second", "100"))
+    except ValueError:
+        raise KwsgenError("'per_second' must be a whole number") from None
+    if not 1 <= per_second <= 1000:
+        raise KwsgenError("'per_second' must be between 1 and 1000")
+    audio = read_audio(project.recording_path(file))
+    rate = project.settings.frontend.sample_rate
+    step = max(1, rate // per_second)
+    padded = np.pad(np.abs(audio.astype(np.int32)), (0, -len(audio) % step))
+    peaks = padded.reshape(-1, step).max(axis=1) / 32768.0
+    return {"duration": len(audio) / rate, "peaks": np.round(peaks, 3).tolist()}
 
 
 def get_segments(project: Project, request: Request, body: dict) -> dict:
@@ -320,6 +341,7 @@ ROUTES = [
     ("/api/recordings", "GET", get_recordings),
     ("/api/summary", "GET", get_summary),
     ("/api/audio", "GET", get_audio),
+    ("/api/peaks", "GET", get_peaks),
     ("/api/segments", "GET", get_segments),
     ("/api/segments", "PUT", put_segments),
     ("/api/metadata", "PATCH", patch_metadata),

@@ -291,19 +291,26 @@ async function openRecording(file) {
   state.rec = { ...data, undo: same ? state.rec.undo : [], redo: same ? state.rec.redo : [], selected: null }
   $('rec-name').textContent = file
   $('rec-info').textContent = `${(data.frames / state.project.sample_rate).toFixed(2)} s · session "${state.session}"`
-  if (!same || !state.ws) createWaveform(file, data.frames)
+  if (!same || !state.ws) await createWaveform(file, data.frames)
   else drawRegions()
   renderSegmentList()
 }
 
-function createWaveform(file, frames) {
+// A short recording is decoded in the page (for the spectrogram); a long one is drawn from the server's peaks
+// and streamed for playback, so it shows at once.
+async function createWaveform(file, frames) {
   if (state.ws) state.ws.destroy()
+  state.ws = null
   document.body.dataset.ready = ''
+  const long = seconds(frames) > SPECTROGRAM_MAX_SECONDS
   const plugins = [TimelinePlugin.create(), ZoomPlugin.create({ scale: 0.25, maxZoom: 2000 })]
-  if (seconds(frames) <= SPECTROGRAM_MAX_SECONDS) {
+  if (!long) {
     plugins.push(SpectrogramPlugin.create({ container: '#spectrogram', labels: true, height: 160, fftSamples: 512 }))
   }
-  $('spectrogram').replaceChildren()
+  $('spectrogram').replaceChildren(long ? el('p', { class: 'hint' }, 'No spectrogram for recordings over ' +
+    `${SPECTROGRAM_MAX_SECONDS} s: zoom into the waveform, or cut the take into shorter recordings.`) : '')
+  const outline = long ? await api('GET', `/api/peaks?file=${encodeURIComponent(file)}&per_second=100`) : null
+  if (state.rec?.file !== file) return // another recording was opened meanwhile
   state.regions = RegionsPlugin.create()
   plugins.push(state.regions)
   state.ws = WaveSurfer.create({
@@ -313,6 +320,7 @@ function createWaveform(file, frames) {
     progressColor: '#495057',
     minPxPerSec: Number($('zoom').value),
     url: `/api/audio?file=${encodeURIComponent(file)}`,
+    ...(outline ? { peaks: [outline.peaks], duration: outline.duration } : {}),
     plugins,
   })
   state.ws.on('ready', () => {
