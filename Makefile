@@ -28,12 +28,13 @@ lint: setup
 format: setup
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
-# Minutes: the front end, compiled inference and auto-labelling figures.
+# Minutes: the front end, compiled inference, auto-labelling and studio figures.
 bench: setup
 	$(BIN)/python bench/frontend.py
 	$(BIN)/python bench/inference.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/autolabel.py
+	$(BIN)/python bench/studio.py
 
 # About an hour on 2 cores: transfer learning (3 seeds, 2 datasets), and detection (false alarms per hour, misses, DET).
 bench-training: setup

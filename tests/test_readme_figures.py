@@ -145,3 +145,13 @@ def test_host_inference_timing_is_quoted_from_the_saved_run():
         f"one inference takes {host['generated_c']:,.0f} us against {host['tflite_micro_reference']:,.0f} us",
         "host inference timing",
     )
+
+
+def test_studio_figures_are_quoted_from_the_saved_run():
+    run = results("studio")
+    api, browser = run["api"], run["browser"]
+    assert run["recordings"] >= 10000 and "skipped" not in browser
+    quoted(f"{api['recordings_table_cold_s']:.3f} / {api['recordings_table_warm_s']:.3f}", "studio recordings table")
+    quoted(f"| {api['reference_kwsgen_data_summary_s']:.3f} |", "kwsgen data reference")
+    quoted(f"| {browser['page_to_table_s']:.3f} |", "studio page to table")
+    quoted(f"**{browser['ten_minute_recording_shown_s']:.3f}**", "studio 10-minute recording")

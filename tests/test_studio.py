@@ -463,13 +463,14 @@ def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, tra
         wait_for(lambda: relabelled in segments_on_disk(Project.open(trained)), "the new label on disk")
 
         # Drag it to the right.
+        before_move = set(segments_on_disk(Project.open(trained)))
         host = d.find_element(By.CSS_SELECTOR, "#waveform > div")
         region = host.shadow_root.find_element(By.CSS_SELECTOR, f'[part~="seg-{index}"]')
         ActionChains(d).click_and_hold(region).move_by_offset(30, 0).move_by_offset(30, 0).release().perform()
 
         def moved():
-            now = [s for s in segments_on_disk(Project.open(trained)) if s[0] == file and s[1] == "yes"]
-            return next((s for s in now if s[2] > new[2] and s[3] - s[2] == 20000), None)
+            now = set(segments_on_disk(Project.open(trained))) - before_move
+            return next(iter(now), None) if relabelled not in segments_on_disk(Project.open(trained)) else None
 
         after_move = wait_for(moved, "the moved segment on disk")
         assert abs((after_move[2] - new[2]) - 60 * frames / width) < 3 * frames / width
