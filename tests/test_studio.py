@@ -559,6 +559,25 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
         }
         assert shown and shown <= names  # named by the model's classes
         assert "classifications" in d.find_element(By.ID, "live-status").text
+        d.find_element(By.ID, "live-disconnect").click()
+    finally:
+        studio.stop()
+        device.terminate()
+        device.wait(timeout=30)
+
+    # Listen to a capture firmware: the audio drawn, classified here by the host build of the firmware.
+    device, port = start_virtual_device(*words, "-p", str(trained), "--capture", "--loop")
+    studio = RunningStudio(trained, TOKEN)
+    try:
+        d.get(studio.url + "#/live")
+        d.find_element(By.ID, "live-port").send_keys(port)
+        d.find_element(By.ID, "live-listen").click()
+        canvas = d.find_element(By.ID, "live-timeline")
+        wait_for(lambda: int(canvas.get_attribute("data-hops") or 0) > 150, "the drawn audio", timeout=30)
+        wait_for(lambda: "listening" in d.find_element(By.ID, "live-status").text, "the listening status")
+        rows = wait_for(lambda: d.find_elements(By.CSS_SELECTOR, "#live-events tr")[1:], "classifications", timeout=30)
+        assert {row.find_elements(By.TAG_NAME, "td")[2].text for row in rows} <= names
+        time.sleep(3)  # a few seconds of audio on the canvas for the picture
         shot(d, "live")
         d.find_element(By.ID, "live-disconnect").click()
     finally:
@@ -623,3 +642,119 @@ def test_import_from_the_page_and_see_the_summary(browser, proj, tmp_path):
         wait_for(lambda: d.execute_script("return document.body.dataset.ready") == named, "the linked recording")
     finally:
         studio.stop()
+
+
+# ---- listening to a capture firmware ------------------------------------------------------------------
+
+
+class ScriptedPort:
+    """A capture firmware's byte stream, replayed: a header, then the frames after "connect"."""
+
+    def __init__(self, audio: np.ndarray, per_frame: int = 256, drop: int | None = None) -> None:
+        from kwsgen.devices.protocol import encode_frame
+
+        self.header = b'{"sample_rate": 16000, "samples_per_packet": %d}\n' % per_frame
+        frames = [
+            encode_frame(i, audio[start : start + per_frame])
+            for i, start in enumerate(range(0, len(audio), per_frame))
+            if i != drop
+        ]
+        self.stream = bytearray(b"".join(frames))
+        self.pending = bytearray(self.header)
+        self.connected = False
+        self.written = bytearray()
+
+    @property
+    def in_waiting(self) -> int:
+        return min(len(self.pending), 4096)
+
+    def read(self, n: int) -> bytes:
+        if not self.pending:
+            time.sleep(0.01)
+            return b""
+        out = bytes(self.pending[:n])
+        del self.pending[:n]
+        if not self.pending and not self.connected:
+            self.pending += self.header  # repeated until connect, as the firmware does
+        return out
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+        if data == b"connect\n" and not self.connected:
+            self.connected = True
+            self.pending = bytearray(self.stream)
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def done(self) -> bool:
+        return self.connected and not self.pending
+
+
+def test_listening_classifies_the_stream_exactly_as_the_firmware_would(trained):
+    from kwsgen.audio import read_audio
+    from kwsgen.devices.live import LiveListener
+    from kwsgen.devices.monitor import Labeler, parse_line
+    from kwsgen.firmware.app import load_spec
+    from kwsgen.firmware.engines import build_host_firmware, run_engine
+
+    spec = load_spec(Project.open(trained))
+    audio = np.concatenate([read_audio(trained / "recordings" / f"espeak-us-f5/{w}.flac") for w in ("yes", "off")])
+    port = ScriptedPort(audio)
+    labeler = Labeler(spec.labels)
+    listener = LiveListener("scripted", lambda: port, 16000, build_host_firmware(spec), labeler).start()
+    wait_for(lambda: port.done and listener.samples == len(audio), "the stream", timeout=30)
+    listener.stop()
+    got = [
+        (e["classification"], e["device_time"], e["score"])
+        for e in listener.since(0)["events"]
+        if e["kind"] == "classification"
+    ]
+    expected = [parse_line(line, labeler) for line in run_engine("python", spec, audio).lines]
+    assert got and got == [(c.classification, c.device_time, c.score) for c in expected]
+    hops = listener.hops_since(0)
+    first = hops["first_sample"]
+    assert hops["next"] == (len(audio) - first) // 320 and len(hops["columns"][0]) == 64
+    for i in (0, 7, hops["next"] - 1):
+        assert hops["peaks"][i] == np.abs(audio[first + 320 * i : first + 320 * (i + 1)].astype(np.int32)).max()
+    assert port.written.endswith(b"disconnect\n")
+
+
+def test_listening_counts_lost_frames_and_keeps_time_with_silence():
+    from kwsgen.devices.live import LiveListener
+    from kwsgen.devices.monitor import Labeler
+
+    audio = (np.random.default_rng(2).standard_normal(16000) * 1000).astype(np.int16)
+    port = ScriptedPort(audio, per_frame=512, drop=10)
+    listener = LiveListener("scripted", lambda: port, 16000, None, Labeler()).start()
+    wait_for(lambda: port.done and listener.samples == len(audio), "the stream")
+    listener.stop()
+    assert listener.lost_frames == 1
+    hops = listener.hops_since(0)
+    silent = -(-(10 * 512 - hops["first_sample"]) // 320)  # the hop wholly inside the lost frame
+    assert hops["first_sample"] + 320 * (silent + 1) <= 11 * 512
+    assert hops["peaks"][silent] == 0 and hops["peaks"][silent - 2] > 0 and hops["peaks"][silent + 2] > 0
+
+
+def test_listening_to_a_device_that_sends_no_header_says_what_to_run():
+    from kwsgen.devices.live import LiveListener
+    from kwsgen.devices.monitor import Labeler
+
+    class Silent:
+        in_waiting = 0
+
+        def read(self, n):
+            time.sleep(0.01)
+            return b""
+
+        def write(self, data):
+            pass
+
+        def close(self):
+            pass
+
+    listener = LiveListener("quiet", Silent, 16000, None, Labeler()).start()
+    wait_for(lambda: "no capture header" in listener.status, "the status", timeout=10)
+    assert "kwsgen build --capture" in listener.status
+    listener.stop()

@@ -300,6 +300,27 @@ def post_live_connect(project: Project, request: Request, body: dict) -> dict:
     return {"port": port, "labels": labels}
 
 
+def post_live_listen(project: Project, request: Request, body: dict) -> dict:
+    """Listen to a capture firmware: its audio drawn, and classified by the host build of the project's firmware."""
+    from ..devices.live import LiveListener
+    from ..devices.monitor import Labeler
+    from ..devices.ports import port_opener
+    from ..firmware.app import load_spec
+    from ..firmware.engines import build_host_firmware
+
+    try:
+        spec = load_spec(project, body.get("model") or None)
+    except KwsgenError:
+        spec = None  # no trained model yet: the audio only
+    firmware = build_host_firmware(spec) if spec else None
+    port, opener, _ = port_opener(_text(body, "port"), _baud(body))
+    stop_live(request.app)
+    rate = project.settings.frontend.sample_rate
+    labeler = Labeler(spec.labels if spec else None, rate)
+    request.app.state.live = LiveListener(port, opener, rate, firmware, labeler).start()
+    return {"port": port, "model": spec.model_name if spec else None}
+
+
 def post_live_disconnect(project: Project, request: Request, body: dict) -> dict:
     stop_live(request.app)
     return {"connected": False}
@@ -313,7 +334,15 @@ def get_live_events(project: Project, request: Request, body: dict) -> dict:
         since = int(request.query_params.get("since", "0"))
     except ValueError:
         raise KwsgenError("'since' must be a whole number") from None
-    return live.since(since)
+    answer = live.since(since)
+    if hasattr(live, "hops_since"):
+        try:
+            since_hop = int(request.query_params.get("since_hop", "0"))
+        except ValueError:
+            raise KwsgenError("'since_hop' must be a whole number") from None
+        answer["hops"] = live.hops_since(since_hop)
+        answer["sample_rate"] = live.rate
+    return answer
 
 
 def post_live_record(project: Project, request: Request, body: dict) -> dict:
@@ -353,6 +382,7 @@ ROUTES = [
     ("/api/models/{name}/report", "GET", get_model_report),
     ("/api/run", "POST", post_run_model),
     ("/api/live/connect", "POST", post_live_connect),
+    ("/api/live/listen", "POST", post_live_listen),
     ("/api/live/disconnect", "POST", post_live_disconnect),
     ("/api/live/events", "GET", get_live_events),
     ("/api/live/record", "POST", post_live_record),

@@ -535,16 +535,19 @@ async function runModel() {
 // ---- live ----------------------------------------------------------------------------------
 
 const LIVE_WINDOW_S = 20
-const live = { next: 0, events: [], timer: null }
+const live = { next: 0, events: [], timer: null, hops: null }
 
-async function liveConnect() {
+async function liveConnect(listen = false) {
   const baud = $('live-baud').value ? Number($('live-baud').value) : null
-  const result = await attempt(() => api('POST', '/api/live/connect', { port: $('live-port').value.trim(), baud }))
+  const path = listen ? '/api/live/listen' : '/api/live/connect'
+  const result = await attempt(() => api('POST', path, { port: $('live-port').value.trim(), baud }))
   if (!result) return
   live.next = 0
   live.events = []
+  live.hops = listen ? { next: 0, first: 0, peaks: [], columns: [], rate: state.project.sample_rate } : null
   if (!live.timer) live.timer = setInterval(livePoll, 300)
-  $('live-status').textContent = `connecting to ${result.port}` + (result.labels ? '' : ' (no trained model: classes by number)')
+  const unnamed = listen ? !result.model : !result.labels
+  $('live-status').textContent = `connecting to ${result.port}` + (unnamed ? ' (no trained model: no classifications)' : '')
 }
 
 async function liveDisconnect() {
@@ -558,12 +561,24 @@ async function livePoll() {
   if (location.hash !== '#/live') return
   let data
   try {
-    data = await api('GET', `/api/live/events?since=${live.next}`)
+    data = await api('GET', `/api/live/events?since=${live.next}&since_hop=${live.hops ? live.hops.next : 0}`)
   } catch (error) {
     say(error.message, true)
     return
   }
   live.next = data.next
+  if (live.hops && data.hops) {
+    const h = data.hops
+    const keep = Math.ceil((LIVE_WINDOW_S * data.sample_rate) / h.hop_samples)
+    live.hops.peaks.push(...h.peaks)
+    live.hops.columns.push(...h.columns)
+    live.hops.next = h.next
+    const drop = Math.max(0, live.hops.peaks.length - keep)
+    live.hops.peaks.splice(0, drop)
+    live.hops.columns.splice(0, drop)
+    live.hops.first = h.next - live.hops.peaks.length
+    Object.assign(live.hops, { hopSamples: h.hop_samples, firstSample: h.first_sample, rate: data.sample_rate })
+  }
   live.events.push(...data.events)
   live.events = live.events.slice(-2000)
   const count = live.events.filter((e) => e.kind === 'classification').length
@@ -571,15 +586,19 @@ async function livePoll() {
   drawLive()
 }
 
+// The canvas, top to bottom: the waveform and the spectrogram (when listening), then the classifications.
 function drawLive() {
   const canvas = $('live-timeline')
   const g = canvas.getContext('2d')
   const classes = live.events.filter((e) => e.kind === 'classification' && e.device_time !== null)
-  g.clearRect(0, 0, canvas.width, canvas.height)
+  const h = live.hops
+  const audioEnd = h && h.peaks.length ? (h.firstSample + (h.first + h.peaks.length) * h.hopSamples) / h.rate : 0
+  const lastClass = classes.length ? classes[classes.length - 1].device_time : 0
+  const end = Math.max(LIVE_WINDOW_S, audioEnd, lastClass)
+  const x = (t) => ((t - (end - LIVE_WINDOW_S)) / LIVE_WINDOW_S) * canvas.width
   g.fillStyle = '#fff'
   g.fillRect(0, 0, canvas.width, canvas.height)
-  const end = classes.length ? Math.max(LIVE_WINDOW_S, classes[classes.length - 1].device_time) : LIVE_WINDOW_S
-  const x = (t) => ((t - (end - LIVE_WINDOW_S)) / LIVE_WINDOW_S) * canvas.width
+  if (h && h.peaks.length) drawAudio(g, h, x)
   g.fillStyle = '#868e96'
   g.font = '11px system-ui'
   for (let t = Math.ceil(end - LIVE_WINDOW_S); t <= end; t += 1) {
@@ -588,25 +607,46 @@ function drawLive() {
   }
   for (const e of classes) {
     if (e.device_time < end - LIVE_WINDOW_S) continue
-    if (e.classification === 0) {
-      g.fillStyle = '#ced4da'
-      g.fillRect(x(e.device_time), 70, 2, 20)
+    if (e.classification === 0 || e.label === 'Unknown') {
+      g.fillStyle = '#adb5bd'
+      g.fillRect(x(e.device_time), 220, 2, 14)
     } else {
       g.fillStyle = colour(e.label).slice(0, 7)
-      g.fillRect(x(e.device_time) - 2, 10, 4, 80)
+      g.fillRect(x(e.device_time) - 2, 0, 4, 234)
       g.fillStyle = '#1d1d28'
       g.font = 'bold 13px system-ui'
-      g.fillText(`${e.label}${e.score !== null ? ` ${e.score.toFixed(2)}` : ''}`, x(e.device_time) + 4, 24)
+      g.fillText(`${e.label}${e.score !== null ? ` ${e.score.toFixed(2)}` : ''}`, x(e.device_time) + 4, 226)
     }
   }
   const recent = live.events.filter((e) => e.kind !== 'status').slice(-30).reverse()
   const head = el('tr', {}, ...['time', 'device time', 'class', 'score'].map((h) => el('th', {}, h)))
   const rows = recent.map((e) => e.kind === 'classification'
-    ? el('tr', { class: e.classification ? 'keyword' : '' }, el('td', {}, new Date(e.host_time * 1000).toLocaleTimeString()),
+    ? el('tr', { class: e.classification && e.label !== 'Unknown' ? 'keyword' : '' }, el('td', {}, new Date(e.host_time * 1000).toLocaleTimeString()),
       el('td', { class: 'num' }, e.device_time === null ? '?' : `${e.device_time.toFixed(2)} s`),
       el('td', {}, e.label), el('td', { class: 'num' }, e.score === null ? '?' : e.score.toFixed(2)))
     : el('tr', { class: 'log' }, el('td', {}, new Date(e.host_time * 1000).toLocaleTimeString()), el('td', { colspan: 3 }, e.text)))
   $('live-events').replaceChildren(head, ...rows)
+}
+
+function drawAudio(g, h, x) {
+  const t0 = (h.firstSample + h.first * h.hopSamples) / h.rate
+  const width = x(t0 + (h.peaks.length * h.hopSamples) / h.rate) - x(t0)
+  g.fillStyle = '#868e96'
+  h.peaks.forEach((peak, i) => {
+    const half = (peak / 32768) * 30
+    g.fillRect(x(t0 + (i * h.hopSamples) / h.rate), 35 - half, Math.max(1, width / h.peaks.length), 2 * half + 1)
+  })
+  const bands = h.columns[0].length
+  const image = new ImageData(h.columns.length, bands)
+  h.columns.forEach((column, i) => column.forEach((v, band) => {
+    const at = ((bands - 1 - band) * h.columns.length + i) * 4 // low frequencies at the bottom
+    image.data.set([Math.min(255, v * 1.4), Math.max(0, v * 1.8 - 180), Math.max(0, 140 - Math.abs(v - 110)), 255], at)
+  }))
+  const strip = new OffscreenCanvas(h.columns.length, bands)
+  strip.getContext('2d').putImageData(image, 0, 0)
+  g.imageSmoothingEnabled = false
+  g.drawImage(strip, x(t0), 72, width, 140)
+  g.canvas.dataset.hops = String(h.next)
 }
 
 async function liveRecord() {
@@ -684,7 +724,8 @@ function wire() {
   $('redo').addEventListener('click', redo)
   $('waveform').addEventListener('contextmenu', onWaveformContextMenu)
   $('run-start').addEventListener('click', runModel)
-  $('live-connect').addEventListener('click', liveConnect)
+  $('live-connect').addEventListener('click', () => liveConnect(false))
+  $('live-listen').addEventListener('click', () => liveConnect(true))
   $('live-disconnect').addEventListener('click', liveDisconnect)
   $('rec-start').addEventListener('click', liveRecord)
   document.addEventListener('keydown', onKey)
