@@ -17,6 +17,7 @@ from kwsgen.project import Project
 from kwsgen.project.editing import file_segments, segments_version
 from kwsgen.studio import RunningStudio
 from kwsgen.studio import server as studio_server
+from kwsgen.studio.api import PLUGINS
 from kwsgen.studio.server import create_app
 
 from .conftest import in_ci
@@ -144,6 +145,24 @@ def test_bad_requests_get_one_clear_json_error_never_a_traceback(client, monkeyp
     client = TestClient(client.app, base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
     got = client.get("/api/recordings", headers=HEADERS)
     assert got.status_code == 500 and got.json()["error"].startswith("internal error (RuntimeError: a bug)")
+
+
+def test_the_page_uses_no_cdn_and_a_wheel_carries_every_library_file_it_loads():
+    import fnmatch
+    import re
+    import tomllib
+
+    web = REPO / "kwsgen" / "studio" / "web"
+    for name in ("index.html", "app.js", "style.css"):
+        assert not re.search(r"(src|href|import)[^\n]*https?://", (web / name).read_text()), name
+    imports = re.findall(r"from '/vendor/([^']+)'", (web / "app.js").read_text())
+    assert sorted(imports) == sorted(["wavesurfer.esm.js", *(f"plugins/{p}.esm.js" for p in PLUGINS)])
+    wheel = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    lock = (web / "package-lock.json").read_text()
+    assert '"node_modules/wavesurfer.js"' in lock  # npm ci installs exactly the pinned version
+    for name in imports:
+        path = f"kwsgen/studio/web/node_modules/wavesurfer.js/dist/{name}"
+        assert any(fnmatch.fnmatch(path, pattern) for pattern in wheel["artifacts"]), path
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -422,6 +441,7 @@ def shot(driver, name: str) -> None:
 def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, trained):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 
     studio = RunningStudio(trained, TOKEN)
@@ -480,16 +500,26 @@ def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, tra
         d.find_element(By.ID, "undo").click()
         wait_for(lambda: relabelled in segments_on_disk(Project.open(trained)), "the undone move on disk")
 
+        # Keys: select the segment (its row), 3 relabels it with the third label, Delete removes it.
+        labels = Project.open(trained).labels
+        d.find_elements(By.CSS_SELECTOR, "#segments tbody tr")[index].find_element(By.TAG_NAME, "td").click()
+        ActionChains(d).send_keys("3").perform()
+        third = (file, labels[2], new[2], new[3])
+        wait_for(lambda: third in segments_on_disk(Project.open(trained)), "the key's label on disk")
+        ActionChains(d).send_keys(Keys.DELETE).perform()
+        wait_for(lambda: third not in segments_on_disk(Project.open(trained)), "the deletion on disk")
+        assert sorted(s for s in segments_on_disk(Project.open(trained)) if s[0] == file) == sorted(before)
+
         # The CLI changes the file meanwhile: the page's next edit is refused, and it reloads.
         project = Project.open(trained)
         session = project.load_session("Training Session")
-        session.segments = [s for s in session.segments if not (s.file == file and s.start == new[2])]
+        session.segments.append(project_segment(file, 1000, 21000, "Unknown"))
         project.save_session(session)
         on_disk = project.session_path("Training Session").read_bytes()
         Select(d.find_element(By.CSS_SELECTOR, '#segments select[data-index="0"]')).select_by_value("off")
         wait_for(lambda: "changed on disk" in d.find_element(By.ID, "message").text, "the stale-edit message")
         assert project.session_path("Training Session").read_bytes() == on_disk
-        wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#segments tbody tr")) == len(before), "the reload")
+        wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#segments tbody tr")) == len(before) + 1, "the reload")
     finally:
         studio.stop()
 
@@ -758,3 +788,50 @@ def test_listening_to_a_device_that_sends_no_header_says_what_to_run():
     wait_for(lambda: "no capture header" in listener.status, "the status", timeout=10)
     assert "kwsgen build --capture" in listener.status
     listener.stop()
+
+
+# ---- the command --------------------------------------------------------------------------------------
+
+
+@needs_vendor
+def test_kwsgen_studio_prints_its_address_serves_with_the_token_and_stops_on_ctrl_c(proj):
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kwsgen", "studio", "-p", str(proj.root), "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"kwsgen studio for {proj.root.resolve()}: http://127.0.0.1:"), line + proc.stderr.read()
+        url = line.split(": ", 1)[1].strip()
+        base, token = url.split("/?token=")
+        assert len(token) >= 32
+        assert httpx.get(f"{base}/api/project", headers={"X-Kwsgen-Token": token}).json()["labels"] == [
+            "yes",
+            "no",
+            "Unknown",
+        ]
+        assert httpx.get(f"{base}/api/project").status_code == 401
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_kwsgen_studio_without_its_npm_library_says_how_to_install_it(proj, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(studio_server, "VENDOR_DIR", tmp_path / "none")
+    assert cli_main(["studio", "-p", str(proj.root), "--no-browser"]) == 1
+    err = capsys.readouterr().err
+    assert "front-end libraries are not installed" in err and "npm ci --prefix" in err and "Traceback" not in err
+    monkeypatch.undo()
+    assert cli_main(["studio", "-p", str(tmp_path / "nothing"), "--no-browser"]) == 1
+    assert "not a kwsgen project" in capsys.readouterr().err
