@@ -18,6 +18,22 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KWSGEN_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def start_virtual_device(*args: str):
+    """`kwsgen virtual-device ARGS` in the background: (the process, the port path it printed)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kwsgen", "virtual-device", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = proc.stdout.readline()
+    assert first.startswith("port: "), first + proc.stderr.read()
+    return proc, first.split(": ", 1)[1].strip()
+
+
 def in_ci() -> bool:
     """CI has the shared data and the tools: there a missing one is a failure, never a skip."""
     return os.environ.get("CI", "").lower() in ("true", "1", "yes")

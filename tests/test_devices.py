@@ -37,6 +37,8 @@ from kwsgen.firmware.build import render_board
 from kwsgen.firmware.engines import build_host_capture, run_python
 from kwsgen.project.store import Segment
 
+from .conftest import start_virtual_device
+
 SPP = 240
 
 
@@ -331,21 +333,9 @@ def cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "kwsgen", *args], capture_output=True, text=True, **kw)
 
 
-def start_device(*args):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kwsgen", "virtual-device", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    first = proc.stdout.readline()
-    assert first.startswith("port: "), first + proc.stderr.read()
-    return proc, first.split(": ", 1)[1].strip()
-
-
 def test_monitor_shows_a_virtual_devices_classifications_by_name(project, spec, tmp_path):
     words = [project.recording_path(f"espeak-us-f5/{w}.flac") for w in ("yes", "off", "no")]
-    proc, port = start_device(*map(str, words), "-p", str(project.root), "--speed", "3")
+    proc, port = start_virtual_device(*map(str, words), "-p", str(project.root), "--speed", "3")
     try:
         got = cli(
             "monitor", "--port", port, "-p", str(project.root), "--seconds", "8", "--log", str(tmp_path / "m.jsonl")
@@ -369,7 +359,7 @@ def test_monitor_shows_a_virtual_devices_classifications_by_name(project, spec, 
 def test_record_captures_from_a_capture_mode_virtual_device_into_the_project(project, tmp_path):
     source = project.recording_path("espeak-us-f5/on.flac")
     loop_audio = read_audio(source)
-    proc, port = start_device(str(source), "-p", str(project.root), "--capture", "--loop", "--speed", "2")
+    proc, port = start_virtual_device(str(source), "-p", str(project.root), "--capture", "--loop", "--speed", "2")
     try:
         got = cli(
             "record",
@@ -408,7 +398,7 @@ def test_record_captures_from_a_capture_mode_virtual_device_into_the_project(pro
 def test_a_device_that_disappears_mid_recording_leaves_an_imported_recording(project, tmp_path):
     """The virtual device plays 2 s of audio and closes its port, as an unplugged board does."""
     source = project.recording_path("espeak-us-f5/yes.flac")
-    proc, port = start_device(str(source), "-p", str(project.root), "--capture")
+    proc, port = start_virtual_device(str(source), "-p", str(project.root), "--capture")
     try:
         got = cli(
             "record", "--port", port, "--label", "yes", "--set", "Train", "--seconds", "30", "-p", str(project.root)

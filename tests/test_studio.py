@@ -20,7 +20,7 @@ from kwsgen.studio import server as studio_server
 from kwsgen.studio.api import PLUGINS
 from kwsgen.studio.server import create_app
 
-from .conftest import in_ci
+from .conftest import in_ci, start_virtual_device
 from .project_helpers import clip, multi_word_recording, new_project, snapshot, write
 
 TOKEN = "test-token-123"
@@ -549,21 +549,6 @@ def test_run_a_model_on_recordings_and_see_its_predictions(browser, trained):
         shot(d, "compare")
     finally:
         studio.stop()
-
-
-def start_virtual_device(*args: str):
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kwsgen", "virtual-device", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    first = proc.stdout.readline()
-    assert first.startswith("port: "), first + proc.stderr.read()
-    return proc, first.split(": ", 1)[1].strip()
 
 
 def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_the_project(browser, trained):
