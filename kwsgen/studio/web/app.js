@@ -288,7 +288,8 @@ async function showSummary() {
 async function openRecording(file) {
   const data = await api('GET', `/api/segments?session=${encodeURIComponent(state.session)}&file=${encodeURIComponent(file)}`)
   const same = state.rec && state.rec.file === file
-  state.rec = { ...data, undo: same ? state.rec.undo : [], redo: same ? state.rec.redo : [], selected: null }
+  const history = same && state.rec.session === data.session // undo belongs to one recording in one session
+  state.rec = { ...data, undo: history ? state.rec.undo : [], redo: history ? state.rec.redo : [], selected: null }
   $('rec-name').textContent = file
   $('rec-info').textContent = `${(data.frames / state.project.sample_rate).toFixed(2)} s · session "${state.session}"`
   if (!same || !state.ws) await createWaveform(file, data.frames)
