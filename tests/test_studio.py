@@ -180,7 +180,9 @@ def test_the_summary_links_each_finding_to_its_recordings(client):
     summary = client.get("/api/summary", headers=HEADERS).json()
     assert summary["segments"]["yes"]["Train"] == 1
     unlabelled = next(i for i in summary["issues"] if "have no segments" in i["message"])
-    assert "cy/no.wav" in unlabelled["files"]
+    # Every recording concerned, also those the message leaves out ("... and 2 more").
+    assert unlabelled["files"] == ["ann/no.wav", "bob/yes.wav", "cy/no.wav", "cy/yes.wav", "long/take.wav"]
+    assert "cy/yes.wav" not in unlabelled["message"]
 
 
 # ---- editing segments ------------------------------------------------------------------------------

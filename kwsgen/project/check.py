@@ -22,6 +22,7 @@ class Issue:
     level: str  # "error" or "warning"
     code: str
     message: str
+    files: tuple[str, ...] = ()  # every recording concerned (the message names a few)
 
 
 @dataclass
@@ -43,8 +44,8 @@ class CheckReport:
     def error(self, code: str, message: str) -> None:
         self.issues.append(Issue("error", code, message))
 
-    def warn(self, code: str, message: str) -> None:
-        self.issues.append(Issue("warning", code, message))
+    def warn(self, code: str, message: str, files: list[str] | tuple[str, ...] = ()) -> None:
+        self.issues.append(Issue("warning", code, message, tuple(dict.fromkeys(files))))
 
     def counts(self, labels: list[str]) -> dict[str, dict[str, int]]:
         """Usable segments per label and Set."""
@@ -78,6 +79,7 @@ def recording_sets(md: Metadata, report: CheckReport) -> dict[str, str | None]:
             "metadata.two-sets",
             f"{_plural(len(two), 'recording')} in two Sets in metadata.csv: {lines}; "
             "keep one row each. Their segments are skipped",
+            two,
         )
         for f in two:
             sets[f] = None
@@ -87,6 +89,7 @@ def recording_sets(md: Metadata, report: CheckReport) -> dict[str, str | None]:
             "metadata.repeated",
             f"{_plural(len(repeated), 'recording')} listed more than once in "
             f"metadata.csv: {_examples(repeated)}; the first row counts",
+            repeated,
         )
     return sets
 
@@ -189,12 +192,14 @@ def _report_skips(report, session, skipped_by, labels, min_length, max_overlap, 
         code, text = messages[reason](count)
         if reason == "in two Sets":
             continue  # already reported per recording
-        report.warn(code, f"{text}: {_examples(skipped_by[reason])}")
+        files = [] if reason == "recording missing" else [where.rsplit("@", 1)[0] for where in skipped_by[reason]]
+        report.warn(code, f"{text}: {_examples(skipped_by[reason])}", files)
     no_set = sorted(f for f in md.rows if not md.get(f, "Set"))
     if no_set:
         report.warn(
             "metadata.recording-no-set",
             f"{_plural(len(no_set), 'recording')} with no Set in metadata.csv: {_examples(no_set)}",
+            no_set,
         )
     labelled = {s.file for s in session.segments}
     unlabelled = sorted(f for f in present & set(md.rows) if md.get(f, "keyword") and f not in labelled)
@@ -205,12 +210,14 @@ def _report_skips(report, session, skipped_by, labels, min_length, max_overlap, 
             f"{'has' if len(unlabelled) == 1 else 'have'} no segments in "
             f"session {session.name!r}, so training does not use them: {_examples(unlabelled)} "
             f"(kwsgen label auto -s {session.name!r} labels them)",
+            unlabelled,
         )
     unlisted = sorted(present - set(md.rows))
     if unlisted:
         report.warn(
             "metadata.unlisted",
             f"{_plural(len(unlisted), 'recording')} in recordings/ have no row in metadata.csv: {_examples(unlisted)}",
+            unlisted,
         )
 
 

@@ -31,13 +31,9 @@ def project_summary(project: Project, session: str, report: CheckReport | None =
     }
 
 
-def issues_with_files(report: CheckReport, files: list[str]) -> list[dict]:
-    """Each finding with the recordings its message names, so an editor can link to them."""
-    out = []
-    for issue in report.issues:
-        named = [f for f in files if f in issue.message]
-        out.append({"level": issue.level, "code": issue.code, "message": issue.message, "files": named})
-    return out
+def issues_with_files(report: CheckReport) -> list[dict]:
+    """Each finding with every recording it concerns, so an editor can link to them."""
+    return [{"level": i.level, "code": i.code, "message": i.message, "files": list(i.files)} for i in report.issues]
 
 
 def recordings_table(project: Project, session: str, metadata: Metadata | None = None) -> dict:

@@ -74,7 +74,7 @@ def get_summary(project: Project, request: Request, body: dict) -> dict:
     session = _session_name(project, request, body)
     report = check_session(project, session)
     summary = project_summary(project, session, report)
-    summary["issues"] = issues_with_files(report, project.recording_files())
+    summary["issues"] = issues_with_files(report)
     return summary
 
 

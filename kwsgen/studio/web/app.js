@@ -278,8 +278,15 @@ async function showSummary() {
       el('td', { class: 'num' }, String(total))))
   }
   $('summary-table').replaceChildren(...rows)
-  const items = summary.issues.map((issue) => el('li', { class: issue.level }, `${issue.level}: ${issue.message} `,
-    ...issue.files.slice(0, 5).map((f) => el('a', { href: `#/rec/${encodeURIComponent(f)}` }, `[${f}] `))))
+  const link = (f) => el('a', { href: `#/rec/${encodeURIComponent(f)}` }, `[${f}] `)
+  const items = summary.issues.map((issue) => {
+    const item = el('li', { class: issue.level }, `${issue.level}: ${issue.message} `, ...issue.files.slice(0, 10).map(link))
+    if (issue.files.length > 10) {
+      const more = el('details', {}, el('summary', {}, `all ${issue.files.length} recordings`), ...issue.files.map(link))
+      item.append(more)
+    }
+    return item
+  })
   $('issues').replaceChildren(...(items.length ? items : [el('li', {}, 'no problems found')]))
 }
 
@@ -474,6 +481,14 @@ function redo() {
 function playSegment(i) {
   const s = state.rec.segments[i ?? state.rec.selected]
   if (s) state.ws.play(seconds(s.start), seconds(s.end))
+}
+
+function playView() {
+  if (!state.ws || !state.ws.getDuration()) return
+  const duration = state.ws.getDuration()
+  const total = state.ws.getWrapper().scrollWidth || state.ws.getWidth()
+  const start = (state.ws.getScroll() / total) * duration
+  state.ws.play(start, Math.min(duration, start + (state.ws.getWidth() / total) * duration))
 }
 
 function onWaveformContextMenu(event) {
@@ -720,6 +735,7 @@ function wire() {
   $('import-files').addEventListener('change', async (e) => { await importFiles([...e.target.files]); e.target.value = '' })
   $('play').addEventListener('click', () => state.ws?.playPause())
   $('play-segment').addEventListener('click', () => playSegment())
+  $('play-view').addEventListener('click', playView)
   $('zoom').addEventListener('input', () => state.ws?.zoom(Number($('zoom').value)))
   $('undo').addEventListener('click', undo)
   $('redo').addEventListener('click', redo)
