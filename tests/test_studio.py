@@ -227,6 +227,20 @@ def test_an_edit_on_a_stale_copy_is_refused_and_nothing_is_written(client, proj)
     assert proj.session_path("Training Session").read_bytes() == on_disk
 
 
+def test_a_failed_write_says_which_file_and_keeps_the_old_one(client, proj, monkeypatch):
+    got = client.get("/api/segments?file=cy/no.wav", headers=HEADERS).json()
+    before = proj.session_path("Training Session").read_bytes()
+    from kwsgen import fsutil
+
+    monkeypatch.setattr(fsutil, "_writes", 0)
+    monkeypatch.setenv("KWSGEN_FAULT_WRITES", "1")  # the next file written fails as a full disk does
+    body = {"session": "Training Session", "file": "cy/no.wav", "version": got["version"], "segments": []}
+    put = client.put("/api/segments", json=body, headers=HEADERS)
+    assert put.status_code == 500 and "Training Session.csv: No space left on device" in put.json()["error"]
+    assert "nothing was saved" in put.json()["error"]
+    assert proj.session_path("Training Session").read_bytes() == before
+
+
 def test_an_edit_of_another_recording_is_not_stale(client, proj):
     got = client.get("/api/segments?file=cy/no.wav", headers=HEADERS).json()
     session = proj.load_session("Training Session")

@@ -118,6 +118,9 @@ def create_app(root: str | Path, token: str, hosts: set[str] | None = None) -> S
                 return _error(404, str(exc))
             except KwsgenError as exc:
                 return _error(400, str(exc))
+            except OSError as exc:  # a write that failed (full disk, read-only folder): the file and why
+                where = f"{exc.filename}: " if exc.filename else ""
+                return _error(500, f"{where}{exc.strerror or exc}; nothing was saved")
             if isinstance(result, Response):
                 return result
             return JSONResponse(result)
