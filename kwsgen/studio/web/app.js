@@ -336,6 +336,7 @@ async function createWaveform(file, frames) {
     document.body.dataset.ready = file
   })
   state.ws.on('error', (error) => say(`cannot play ${file}: ${error}`, true))
+  state.ws.on('zoom', (pxPerSec) => { $('zoom').value = String(Math.round(pxPerSec)) }) // the wheel zooms too
   state.regions.on('region-updated', (region) => moveSegment(region))
   state.regions.on('region-clicked', (region, event) => {
     event.stopPropagation()
