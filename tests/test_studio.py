@@ -449,6 +449,26 @@ def wait_for(condition, what: str, timeout: float = 15.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def settled(driver) -> None:
+    """Wait until the page has saved and redrawn its segments (it marks body[data-saving] meanwhile)."""
+    wait_for(lambda: not driver.execute_script("return document.body.dataset.saving"), "the page to redraw")
+
+
+def choose(driver, css: str, value: str) -> None:
+    """Pick an option in a menu the page may be redrawing (it redraws its lists after every save)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    for _ in range(20):
+        try:
+            Select(driver.find_element(By.CSS_SELECTOR, css)).select_by_value(value)
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    raise AssertionError(f"{css} kept being redrawn")
+
+
 def shot(driver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SCREENSHOTS / f"studio-{name}.png"))
@@ -488,15 +508,17 @@ def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, tra
             return [s for s in now if s not in before] if len(now) == len(before) + 1 else None
 
         (new,) = wait_for(added, "the new segment on disk")
+        settled(d)
         centre = int((width / 2 + 40) / width * frames)
         assert new[1] == "no" and new[3] - new[2] == 20000
         assert abs((new[2] + new[3]) / 2 - max(10000, centre)) < frames / width * 3  # centred at the click
 
         # Relabel it from the list.
         index = sorted(s[2] for s in [*before, new]).index(new[2])
-        Select(d.find_element(By.CSS_SELECTOR, f'#segments select[data-index="{index}"]')).select_by_value("yes")
+        choose(d, f'#segments select[data-index="{index}"]', "yes")
         relabelled = (file, "yes", new[2], new[3])
         wait_for(lambda: relabelled in segments_on_disk(Project.open(trained)), "the new label on disk")
+        settled(d)
 
         # Drag it to the right.
         before_move = set(segments_on_disk(Project.open(trained)))
@@ -509,12 +531,14 @@ def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, tra
             return next(iter(now), None) if relabelled not in segments_on_disk(Project.open(trained)) else None
 
         after_move = wait_for(moved, "the moved segment on disk")
+        settled(d)
         assert abs((after_move[2] - new[2]) - 60 * frames / width) < 3 * frames / width
         shot(d, "recording")
 
         # Undo puts it back.
         d.find_element(By.ID, "undo").click()
         wait_for(lambda: relabelled in segments_on_disk(Project.open(trained)), "the undone move on disk")
+        settled(d)
 
         # Keys: select the segment (its row), 3 relabels it with the third label, Delete removes it.
         labels = Project.open(trained).labels
@@ -522,9 +546,13 @@ def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, tra
         ActionChains(d).send_keys("3").perform()
         third = (file, labels[2], new[2], new[3])
         wait_for(lambda: third in segments_on_disk(Project.open(trained)), "the key's label on disk")
+        settled(d)
         ActionChains(d).send_keys(Keys.DELETE).perform()
         wait_for(lambda: third not in segments_on_disk(Project.open(trained)), "the deletion on disk")
+        settled(d)
         assert sorted(s for s in segments_on_disk(Project.open(trained)) if s[0] == file) == sorted(before)
+        rows = "#segments tbody tr"
+        wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, rows)) == len(before), "the list without it")
 
         # The CLI changes the file meanwhile: the page's next edit is refused, and it reloads.
         project = Project.open(trained)
@@ -532,7 +560,7 @@ def test_label_a_recording_with_the_mouse_and_see_each_edit_on_disk(browser, tra
         session.segments.append(project_segment(file, 1000, 21000, "Unknown"))
         project.save_session(session)
         on_disk = project.session_path("Training Session").read_bytes()
-        Select(d.find_element(By.CSS_SELECTOR, '#segments select[data-index="0"]')).select_by_value("off")
+        choose(d, '#segments select[data-index="0"]', "off")
         wait_for(lambda: "changed on disk" in d.find_element(By.ID, "message").text, "the stale-edit message")
         assert project.session_path("Training Session").read_bytes() == on_disk
         wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#segments tbody tr")) == len(before) + 1, "the reload")

@@ -419,6 +419,15 @@ function selectSegment(i) {
 
 // Every edit: the whole list of this recording's segments, saved against the version it was based on.
 async function saveSegments(next, history = 'edit') {
+  document.body.dataset.saving = '1' // until the lists are redrawn (tests wait for it)
+  try {
+    await saveAndRedraw(next, history)
+  } finally {
+    document.body.dataset.saving = ''
+  }
+}
+
+async function saveAndRedraw(next, history) {
   const before = state.rec.segments
   const sorted = [...next].sort((a, b) => a.start - b.start || a.end - b.end)
   try {
