@@ -41,6 +41,18 @@ class _EventLog:
         self.status = "connecting"
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        raise NotImplementedError
 
     def since(self, seq: int) -> dict:
         """The events numbered seq and later, and the number to ask from next time."""
@@ -80,15 +92,6 @@ class LiveMonitor(_EventLog):
     def __init__(self, port: str, opener: Callable[[], object], labeler: Labeler, keep: int = KEEP) -> None:
         super().__init__(port, keep)
         self.opener, self.labeler = opener, labeler
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> LiveMonitor:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
 
     def _run(self) -> None:
         run_monitor(self.opener, self._on_event, self.labeler, self._stop.is_set, self._on_status)
@@ -120,15 +123,6 @@ class LiveListener(_EventLog):
         self._tail = np.zeros(0, np.int16)  # audio not yet drawn, and the window's look-back
         self._process: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> LiveListener:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
 
     def hops_since(self, hop: int) -> dict:
         """Peaks (0..32767) and spectrogram columns of the hops numbered hop and later."""

@@ -51,6 +51,7 @@ class EventReport:
     seconds: float
     latencies: list[float] = field(default_factory=list)  # seconds
     detections: list[Detection] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # the recordings tested (evaluate_files)
 
     @property
     def hits(self) -> int:
@@ -257,6 +258,7 @@ def evaluate_files(
             bar.advance(task)
     window = spec.frontend.cascade_samples
     report = score_events(truth, found, keywords, window, seconds, rate)
+    report.files = list(files)
     with project_lock(project.root):
         session = project.load_session(predictions_session, create=True)
         session.segments = [s for s in session.segments if s.file not in tested]

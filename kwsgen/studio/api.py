@@ -44,7 +44,7 @@ def _recording(project: Project, file: str | None) -> str:
     return file
 
 
-def _session_name(project: Project, request: Request, body: dict) -> str:
+def _session_name(request: Request, body: dict) -> str:
     return body.get("session") or request.query_params.get("session") or TRAINING_SESSION
 
 
@@ -67,11 +67,11 @@ def get_project(project: Project, request: Request, body: dict) -> dict:
 
 
 def get_recordings(project: Project, request: Request, body: dict) -> dict:
-    return recordings_table(project, _session_name(project, request, body))
+    return recordings_table(project, _session_name(request, body))
 
 
 def get_summary(project: Project, request: Request, body: dict) -> dict:
-    session = _session_name(project, request, body)
+    session = _session_name(request, body)
     report = check_session(project, session)
     summary = project_summary(project, session, report)
     summary["issues"] = issues_with_files(report)
@@ -107,7 +107,7 @@ def get_peaks(project: Project, request: Request, body: dict) -> dict:
 
 def get_segments(project: Project, request: Request, body: dict) -> dict:
     file = _recording(project, request.query_params.get("file"))
-    session = _session_name(project, request, body)
+    session = _session_name(request, body)
     segments = file_segments(project.load_session(session, create=True), file)
     return {
         "session": session,
@@ -246,22 +246,11 @@ def post_run_model(project: Project, request: Request, body: dict) -> dict:
     report, _ = evaluate_files(
         project, spec, truth, files, "python", predictions, progress=False, set_name=body.get("set") or None
     )
-    tested = sorted({d.file for d in report.detections} | set(files or []) | set(_truth_files(project, truth, body)))
     keywords = [label for label in spec.labels if label != UNKNOWN]
     truth_segments = project.load_session(truth).segments
-    per_file = events_by_file(truth_segments, report.detections, keywords, spec.frontend.cascade_samples, tested)
+    per_file = events_by_file(truth_segments, report.detections, keywords, spec.frontend.cascade_samples, report.files)
     summary = report.as_dict()
     return {"model": spec.model_name, "truth": truth, "predictions": predictions, **summary, "files": per_file}
-
-
-def _truth_files(project: Project, truth: str, body: dict) -> list[str]:
-    """The recordings evaluate_files tests when no files are given: those of the truth session (and Set)."""
-    if body.get("files"):
-        return []
-    md = project.load_metadata()
-    set_name = body.get("set") or None
-    files = {s.file for s in project.load_session(truth).segments}
-    return [f for f in files if set_name is None or md.get(f, "Set") == set_name]
 
 
 # ---- live: a board or kwsgen virtual-device -------------------------------------------------
