@@ -98,6 +98,24 @@ def in_place_layers(seed: int = 9, rows: int = 9):
     return model
 
 
+def planar_depthwise(width: int, seed: int = 10):
+    """3x3 depthwise layers of the planar kernels (kws_nn.h) at their edges: VALID and SAME padding,
+    an odd channel count (the DSP path gathers channels two at a time), a layer whose input stays
+    live (not in place, as its input feeds the ADD) and one in place, and a single output row.
+    An even `width` gives even output widths (the assembly loop), an odd one odd widths."""
+    keras = tf().keras
+    L = keras.layers
+    x_in = keras.Input((5, width, 5))
+    a = L.DepthwiseConv2D((3, 3), padding="valid", activation="relu")(x_in)
+    b = L.DepthwiseConv2D((3, 3), padding="same", activation="relu")(a)
+    x = L.Add()([a, b])
+    x = L.DepthwiseConv2D((3, 3), padding="valid")(x)
+    x = L.DepthwiseConv2D((3, 3), padding="same", activation="relu")(x)
+    model = keras.Model(x_in, x)
+    _init(model, seed)
+    return model
+
+
 def pools_and_dense(seed: int = 2):
     """Average and max pooling (SAME and VALID), flatten (RESHAPE), dense layers, softmax."""
     keras = tf().keras

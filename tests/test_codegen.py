@@ -71,10 +71,14 @@ def model_bytes(name: str) -> bytes:
         return _mutate(model_bytes("kws10k"), _mean_same_quantisation)
     if name == "relu6_wide_ranges":
         return _mutate(model_bytes("huge_inputs"), _relu6_everywhere)
+    if name == "relu6_odd_convolutions":
+        return _mutate(model_bytes("odd_convolutions"), _relu6_everywhere)
     builders = {
         "odd_convolutions": lambda: (nn_models.odd_convolutions(), 1.0),
         "in_place_layers": lambda: (nn_models.in_place_layers(), 1.0),
         "in_place_short_image": lambda: (nn_models.in_place_layers(rows=2), 1.0),
+        "planar_even_width": lambda: (nn_models.planar_depthwise(width=8), 1.0),
+        "planar_odd_width": lambda: (nn_models.planar_depthwise(width=9), 1.0),
         "pools_and_dense": lambda: (nn_models.pools_and_dense(), 1.0),
         "residual_mean": lambda: (nn_models.residual_mean(), 1.0),
         "tiny_weights": lambda: (nn_models.extreme(weight_scale=1e-4, bias_scale=50.0), 1.0),
@@ -101,6 +105,8 @@ ALL_MODELS = [
     "odd_convolutions",
     "in_place_layers",
     "in_place_short_image",
+    "planar_even_width",
+    "planar_odd_width",
     "pools_and_dense",
     "residual_mean",
     "tiny_weights",
@@ -109,6 +115,7 @@ ALL_MODELS = [
     "tiny_inputs",
     "mean_same_quantisation",
     "relu6_wide_ranges",
+    "relu6_odd_convolutions",
 ]
 
 
@@ -135,16 +142,27 @@ def test_trained_base_models_match_tflm_on_host_and_cortex_m4(template):
     [
         "kws25k",
         "odd_convolutions",
+        "planar_even_width",
+        "planar_odd_width",
         "in_place_layers",
         "in_place_short_image",
         "pools_and_dense",
         "residual_mean",
         "huge_weights",
         "relu6_wide_ranges",
+        "relu6_odd_convolutions",
     ],
 )
 def test_every_tensor_matches_tflm_on_cortex_m4(name, dsp):
     check_against_tflm(name, "qemu", dsp=dsp)
+
+
+@pytest.mark.parametrize(
+    "name", ["kws25k", "planar_even_width", "planar_odd_width", "odd_convolutions", "relu6_wide_ranges"]
+)
+def test_the_dsp_paths_c_twins_of_its_assembly_loops_match_tflm_on_cortex_m4(name):
+    # Built with KWS_NN_NO_ASM, as a compiler without GNU inline assembly (or -O0) builds it.
+    check_against_tflm(name, "qemu", dsp=True, asm=False)
 
 
 def test_models_cover_every_supported_op_and_activation():
@@ -170,6 +188,24 @@ def test_models_cover_every_requantisation_mode_of_every_accumulating_kernel():
                 seen.add((layer.op, int(mode.group(1))))
     ops = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
     assert seen == {(op, mode) for op in ops for mode in (0, 1, 2)}
+
+
+def test_models_cover_both_depthwise_layouts_in_every_mode_they_take():
+    import re
+
+    from kwsgen.codegen.emit import DW_PLANAR_3X3, DW_TAP_PAIRS, REQUANT_EXACT, REQUANT_FAST, REQUANT_FAST_INT8
+
+    seen = set()
+    for name in ALL_MODELS:
+        for layer in generate_c(read_tflite(model_bytes(name))).layers:
+            text = "\n".join(layer.declarations)
+            if layer.op == "DEPTHWISE_CONV_2D":
+                fields = (re.search(rf"{k} = (\d)", text).group(1) for k in ("filter_layout", "requant_mode"))
+                seen.add(tuple(map(int, fields)))
+    # The planar layout never takes the exact mode: its kernels accumulate 2 * acc.
+    assert seen == {(DW_PLANAR_3X3, REQUANT_FAST), (DW_PLANAR_3X3, REQUANT_FAST_INT8)} | {
+        (DW_TAP_PAIRS, mode) for mode in (REQUANT_EXACT, REQUANT_FAST, REQUANT_FAST_INT8)
+    }
 
 
 def test_odd_shapes_really_are_odd():

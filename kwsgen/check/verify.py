@@ -57,6 +57,7 @@ def run_generated(
     count: bool = False,
     repeat: int = 1,
     profile: bool = False,
+    asm: bool = True,
 ) -> CRun:
     """Run `inputs` ([n, input_size] int8) through the compiled model.
 
@@ -64,7 +65,8 @@ def run_generated(
     UBSan); "qemu" builds for the Cortex-M4 (DSP or portable path) and runs
     under QEMU, where count=True gives the instruction counts around every
     invoke (and after every operator when tracing), and profile=True the estimated Cortex-M4 cycles per
-    instruction of what ran (kwsgen/hosttools/cycles.py).
+    instruction of what ran (kwsgen/hosttools/cycles.py); asm=False builds the DSP path without its
+    inline-assembly loops (their C twins).
     """
     from ..hosttools.build import build_host_model_tool, build_m4_model
 
@@ -89,7 +91,7 @@ def run_generated(
         elif engine == "qemu":
             from ..hosttools.qemu import run_m4
 
-            elf = build_m4_model(gen.header, gen.source, gen.prefix, dsp=dsp, trace=trace)
+            elf = build_m4_model(gen.header, gen.source, gen.prefix, dsp=dsp, trace=trace, asm=asm)
             if count:
                 args.append("--mark")
             result = run_m4(elf, args, work, count=count, profile=profile)
@@ -200,15 +202,17 @@ def check_against_tflm(
     *,
     sanitize: bool = False,
     dsp: bool = True,
+    asm: bool = True,
 ) -> list[CheckResult]:
     """Run `inputs` through TFLite Micro and through the generated C on each engine; compare every tensor.
 
-    sanitize applies to the host build, dsp (the Cortex-M4 DSP path or the portable one) to QEMU.
+    sanitize applies to the host build; dsp (the Cortex-M4 DSP path or the portable one) and asm (the
+    DSP path's inline-assembly loops or their C twins) to QEMU.
     """
     expected = tflm_run(model, graph, inputs)
     results = []
     for engine in engines:
-        kwargs = {"sanitize": sanitize} if engine == "host" else {"dsp": dsp}
+        kwargs = {"sanitize": sanitize} if engine == "host" else {"dsp": dsp, "asm": asm}
         got = run_generated(gen, inputs, engine, trace=True, **kwargs)
         mismatches = compare_traces(graph, expected, got.traces)
         results.append(CheckResult(engine, len(inputs), len(inputs) * len(graph.operators), mismatches))

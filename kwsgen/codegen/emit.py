@@ -100,6 +100,8 @@ def scratch_bytes(p: OpParams, in_place: bool = False) -> int:
     if p.kind == "conv":
         depth4 = (p["k_h"] * p["k_w"] * p["in_c"] + 3) // 4 * 4
         return a8(depth4) + 4 * depth4  # an int8 column, then two int16 columns
+    if p.kind == "depthwise" and depthwise_layout(p) == DW_PLANAR_3X3:
+        return 2 * a8(2 * (p["out_h"] + 2) * planar_stride(p))  # two int16 channel planes, in place or not
     if p.kind == "depthwise":
         tables = a8(p["in_c"]) + 12 * p["k_h"] * p["k_w"]  # a padding row, (64-bit) tap pointers, int32 offsets
         if in_place:  # then the output rows held until no later row reads the input they overwrite
@@ -166,6 +168,45 @@ def rounding_array(p: OpParams, mode: int) -> np.ndarray:
     return (1 << right) + p["output_offset"] * (1 << (right + 1))
 
 
+DW_TAP_PAIRS, DW_PLANAR_3X3 = 0, 1
+
+
+def depthwise_layout(p: OpParams) -> int:
+    """The depthwise filter layout (kws_nn.h): planar for 3x3, stride 1, undilated layers of depth
+    multiplier 1 whose requantisation is fast (the planar kernels accumulate 2 * acc, which only the
+    fast modes' bound keeps within int32)."""
+    shape = tuple(p[k] for k in ("k_h", "k_w", "stride_h", "stride_w", "dil_h", "dil_w", "depth_multiplier"))
+    if shape != (3, 3, 1, 1, 1, 1, 1) or min(p["pad_h"], p["pad_w"]) < 0:
+        return DW_TAP_PAIRS
+    filt, folded = _folded_filter(p, depthwise=True)
+    return DW_TAP_PAIRS if requant_mode(p, accumulator_bound(folded, filt, axis=0)) == REQUANT_EXACT else DW_PLANAR_3X3
+
+
+def planar_stride(p: OpParams) -> int:
+    """int16 values per row of the planar kernels' channel plane (kws_nn_depthwise_conv.c)."""
+    return (p["out_w"] + 1) // 2 * 2 + 2
+
+
+def _folded_filter(p: OpParams, depthwise: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The filter as [taps, out_c] (depthwise) or [out_c, depth], and the bias with the input offset folded in."""
+    filt = p["filter"].astype(np.int64)
+    if depthwise:
+        filt = filt.reshape(p["k_h"] * p["k_w"], p["out_c"])
+        sums = filt.sum(axis=0)
+    else:
+        filt = filt.reshape(p["out_c"], -1)
+        sums = filt.sum(axis=1)
+    bias = p["bias"].astype(np.int64) if p["bias"] is not None else np.zeros(p["out_c"], np.int64)
+    return filt, _wrap32(bias + p["input_offset"] * sums)
+
+
+def pack_planar_depthwise_filter(filt: np.ndarray) -> np.ndarray:
+    """[9 taps, out_c] -> the planar 3x3 layout of kws_nn.h: per channel, per kernel row,
+    (w0, w1), (w1, w2), doubled."""
+    w = 2 * filt.reshape(3, 3, -1).transpose(2, 0, 1)  # [channel, row, column]
+    return np.stack([w[:, :, 0], w[:, :, 1], w[:, :, 1], w[:, :, 2]], axis=2).ravel()
+
+
 def pack_conv_filter(filt: np.ndarray) -> np.ndarray:
     """[out_c, depth] -> the pair-packed layout of kws_nn.h: 4 weights of channel 2p, then 4 of 2p + 1."""
     out_c, depth = filt.shape
@@ -205,17 +246,13 @@ def _weight_tables(
 
 def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
     name = f"op{layer.index}"
-    filt = p["filter"].astype(np.int64)
-    if depthwise:
-        filt = filt.reshape(p["k_h"] * p["k_w"], p["out_c"])
-        sums = filt.sum(axis=0)
-    else:
-        filt = filt.reshape(p["out_c"], -1)
-        sums = filt.sum(axis=1)
-    bias = p["bias"].astype(np.int64) if p["bias"] is not None else np.zeros(p["out_c"], np.int64)
-    folded = _wrap32(bias + p["input_offset"] * sums)
+    filt, folded = _folded_filter(p, depthwise)
     mode = requant_mode(p, accumulator_bound(folded, filt, axis=0 if depthwise else 1))
-    packed = pack_depthwise_filter(filt) if depthwise else pack_conv_filter(filt)
+    layout = depthwise_layout(p) if depthwise else DW_TAP_PAIRS
+    if layout == DW_PLANAR_3X3:
+        packed, folded = pack_planar_depthwise_filter(filt), 2 * folded  # |2 * bias| < 2^30 in a fast mode
+    else:
+        packed = pack_depthwise_filter(filt) if depthwise else pack_conv_filter(filt)
     mults, shifts, rounding = p["multipliers"], shift_array(p, mode), rounding_array(p, mode)
     if not depthwise and len(folded) % 2:  # the pair-packed kernel reads one channel past an odd count
         folded, mults, shifts, rounding = (np.append(a, a[-1]) for a in (folded, mults, shifts, rounding))
@@ -243,6 +280,7 @@ def _conv_layer(layer: LayerCode, p: OpParams, depthwise: bool) -> None:
     fields.update(
         pad_value=-p["input_offset"],
         requant_mode=mode,
+        filter_layout=layout,
         act_min=p["act_min"],
         act_max=p["act_max"],
         output_offset=p["output_offset"],

@@ -281,14 +281,19 @@ def build_host_model_tool(header: str, source: str, prefix: str, sanitize: bool 
     return build(spec, "host-nn" + ("-asan" if sanitize else "") + ("-trace" if trace else ""))
 
 
-def build_m4_model(header: str, source: str, prefix: str, dsp: bool = True, trace: bool = False) -> Path:
-    """The Cortex-M4 model driver ELF for QEMU mps2-an386."""
+def build_m4_model(
+    header: str, source: str, prefix: str, dsp: bool = True, trace: bool = False, asm: bool = True
+) -> Path:
+    """The Cortex-M4 model driver ELF for QEMU mps2-an386; asm=False builds the DSP path's C twins of
+    its inline-assembly loops instead (KWS_NN_NO_ASM)."""
     gen = generated_model_dir(header, source, prefix)
     ht = host_tools_dir()
     m4 = ht / "m4"
     flags = (*M4_CFLAGS, "-fcallgraph-info=su", f"-DKWS_USE_DSP={int(dsp)}")
     if trace:
         flags += ("-DKWS_MODEL_TRACE=nn_driver_trace",)
+    if not asm:
+        flags += ("-DKWS_NN_NO_ASM",)
     spec = BuildSpec(
         cc=arm_gcc(),
         sources=(
@@ -304,4 +309,5 @@ def build_m4_model(header: str, source: str, prefix: str, dsp: bool = True, trac
         output_name="kws_nn_m4.elf",
         extra_inputs=(m4 / "mps2_an386.ld",),
     )
-    return build(spec, "m4-nn" + ("-dsp" if dsp else "-portable") + ("-trace" if trace else ""))
+    variant = ("-dsp" if dsp else "-portable") + ("" if asm else "-noasm") + ("-trace" if trace else "")
+    return build(spec, "m4-nn" + variant)

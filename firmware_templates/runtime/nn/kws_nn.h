@@ -17,6 +17,7 @@ typedef struct {
     int16_t depth_multiplier; /* depthwise only */
     int8_t pad_value; /* the input zero point */
     int8_t requant_mode; /* KWS_REQUANT_EXACT, _FAST or _FAST_INT8 (kws_nn_requant.h); it sets what shift holds */
+    int8_t filter_layout; /* depthwise only: KWS_DW_TAP_PAIRS or KWS_DW_PLANAR_3X3 (below) */
     int16_t act_min, act_max, output_offset;
     const void *filter; /* the generator's packed layouts: see below */
     const int32_t *bias; /* [out_c]: bias + input_offset * sum(filter weights) */
@@ -66,6 +67,9 @@ typedef struct {
     int16_t act_min, act_max;
 } kws_add_params_t;
 
+/* Depthwise filter layouts (field filter_layout). */
+enum { KWS_DW_TAP_PAIRS = 0, KWS_DW_PLANAR_3X3 = 1 };
+
 /* scratch: 5 * (k_h * k_w * in_c rounded up to 8) bytes, 8-byte aligned (the im2col columns). */
 /* Filter layouts (the generator packs them so the inner loops walk one pointer):
  *
@@ -81,15 +85,25 @@ typedef struct {
  * the group: w[2j][c], w[2j + 1][c]. Weight (tap t, channel c) is at
  * ((c / 4) * P + t / 2) * 8 + (c % 4) * 2 + t % 2, P = ceil(k_h * k_w / 2).
  *
+ * DEPTHWISE_CONV_2D, int16, planar 3x3 (KWS_DW_PLANAR_3X3): for a 3x3 kernel
+ * with stride 1, no dilation, depth multiplier 1 and a fast requantisation
+ * mode. Per channel, per kernel row r: (w[r][0], w[r][1]), (w[r][1], w[r][2]),
+ * every weight doubled, and the bias doubled too, so that the accumulator is
+ * already the 2 * acc that the requantisation's SMMULR takes (the fast modes
+ * prove |acc| < 2^29, so 2 * acc fits). 12 int16 per channel.
+ *
  * FULLY_CONNECTED, int8, TFLite's own [units][depth]. */
 
 /* May run in place (output == input) when it is 1x1, stride 1, unpadded and out_c <= in_c:
  * each pixel is read into the scratch columns before its outputs are written. */
 void kws_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
-/* scratch: in_c rounded up to 8, plus 12 bytes per tap rounded up to 8, 8-byte aligned (padding
- * row, tap tables). May run in place (output == input) with stride 1, depth multiplier 1 and the
- * output the input's shape; the scratch then also holds pad_h + 1 output rows (out_w * out_c bytes
- * each) after the tap tables. */
+/* scratch, 8-byte aligned. Tap pairs: in_c rounded up to 8, plus 12 bytes per tap rounded up to 8
+ * (padding row, tap tables). Planar 3x3: one int16 channel plane of out_h + 2 rows of
+ * (out_w rounded up to even) + 2 values.
+ * May run in place (output == input) with stride 1, depth multiplier 1 and the output the input's
+ * shape. With tap pairs the scratch then also holds pad_h + 1 output rows (out_w * out_c bytes
+ * each) after the tap tables; the planar path needs nothing more (a channel is all in the plane
+ * before its outputs are written). */
 void kws_depthwise_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
 void kws_fully_connected_s8(const kws_fc_params_t *p, const int8_t *input, int8_t *output);
 void kws_avg_pool_s8(const kws_pool_params_t *p, const int8_t *input, int8_t *output);

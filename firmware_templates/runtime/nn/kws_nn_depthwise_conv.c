@@ -202,8 +202,325 @@ KWS_INLINE void depthwise_body(const kws_conv_params_t *p, const int8_t *input, 
     }
 }
 
+/* ---- Planar 3x3 (filter_layout KWS_DW_PLANAR_3X3) ----
+ *
+ * One channel at a time: the channel is copied out of the NHWC input into an
+ * int16 plane with its padding around it, then every output of that channel
+ * is computed from the plane, whose rows are contiguous. The weights and the
+ * requantisation constants of the channel stay in registers for the whole
+ * plane. Running in place is free: a channel's outputs overwrite only that
+ * channel's inputs, which are all in the plane by then.
+ *
+ * The DSP path computes two neighbouring outputs x, x + 1 per kernel row from
+ * two plane words A = (p[x], p[x+1]) and B = (p[x+2], p[x+3]) with the weight
+ * words W01 = (w0, w1) and W12 = (w1, w2):
+ *   out[x]     += SMLAD(A, W01) + SMLABT(B, W12)   w0 p[x]   + w1 p[x+1] + w2 p[x+2]
+ *   out[x + 1] += SMLATB(A, W01) + SMLAD(B, W12)   w0 p[x+1] + w1 p[x+2] + w2 p[x+3]
+ * Six instructions and two loads for six multiply-accumulates. */
+
+/* Values per plane row: every output pair reads two words past its first column. */
+static int32_t plane_stride(const kws_conv_params_t *p)
+{
+    return (((int32_t)p->out_w + 1) & ~(int32_t)1) + 2;
+}
+
+static void plane_fill(const kws_conv_params_t *p, int16_t *plane)
+{
+    const int32_t n = ((int32_t)p->out_h + 2) * plane_stride(p);
+    const int16_t pad = p->pad_value;
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        plane[i] = pad;
+    }
+}
+
+/* Where the input goes in a plane: rows and columns copied (those past the
+ * plane are never read), and the first destination. Read into locals once, as
+ * the int16 stores into the plane could alias the parameter block's fields. */
+typedef struct {
+    int32_t stride, in_c, skip;
+    int rows, cols;
+    int32_t first;
+} kws_plane_geometry_t;
+
+static kws_plane_geometry_t plane_geometry(const kws_conv_params_t *p)
+{
+    kws_plane_geometry_t g;
+    g.stride = plane_stride(p);
+    g.in_c = p->in_c;
+    g.rows = p->in_h < p->out_h + 2 - p->pad_h ? p->in_h : p->out_h + 2 - p->pad_h;
+    g.cols = p->in_w < g.stride - p->pad_w ? p->in_w : (int)g.stride - p->pad_w;
+    g.skip = ((int32_t)p->in_w - g.cols) * g.in_c;
+    g.first = (int32_t)p->pad_h * g.stride + p->pad_w;
+    return g;
+}
+
+/* Channel c of the input into the plane's interior; the padding around it stays as filled. */
+static void plane_gather(const kws_plane_geometry_t *g, const int8_t *input, int c, int16_t *plane)
+{
+    const int32_t in_c = g->in_c, stride = g->stride, skip = g->skip;
+    const int cols = g->cols;
+    const int8_t *src = input + c;
+    int16_t *row = plane + g->first;
+    int iy, n;
+    for (iy = g->rows; iy > 0; iy--, row += stride, src += skip) {
+        int16_t *dst = row;
+        for (n = cols; n > 0; n--, src += in_c) {
+            *dst++ = *src;
+        }
+    }
+}
+
+#if KWS_USE_DSP
+/* Channels c and c + 1 into two planes at once: the (c, c + 1) halfwords of
+ * two neighbouring pixels make one word (x0, x1, y0, y1), and SXTB16 splits it
+ * into (x0, y0) and (x1, y1), one word of each plane. */
+static void plane_gather_two(const kws_plane_geometry_t *g, const int8_t *input, int c, int16_t *plane0,
+                             int16_t *plane1)
+{
+    const int32_t in_c = g->in_c, stride = g->stride, skip = g->skip;
+    const int cols = g->cols;
+    const int8_t *src = input + c;
+    int16_t *row0 = plane0 + g->first, *row1 = plane1 + g->first;
+    int iy, n;
+    for (iy = g->rows; iy > 0; iy--, row0 += stride, row1 += stride, src += skip) {
+        int16_t *dst0 = row0, *dst1 = row1;
+        for (n = cols >> 1; n > 0; n--, src += 2 * in_c, dst0 += 2, dst1 += 2) {
+            uint16_t x, y;
+            int32_t z;
+            memcpy(&x, src, 2);
+            memcpy(&y, src + in_c, 2);
+            z = (int32_t)((uint32_t)x | ((uint32_t)y << 16));
+            kws_store_pair(dst0, kws_sxtb16_lo(z));
+            kws_store_pair(dst1, kws_sxtb16_hi(z));
+        }
+        if (cols & 1) {
+            dst0[0] = src[0];
+            dst1[0] = src[1];
+            src += in_c;
+        }
+    }
+}
+#endif
+
+/* The per-channel constants of the planar kernels. */
+typedef struct {
+    int32_t bias2, multiplier, rounding;
+    int right_plus_one;
+} kws_planar_channel_t;
+
+KWS_INLINE int8_t planar_requant(int mode, int32_t acc2, const kws_planar_channel_t *k, int32_t lo, int32_t hi)
+{
+    const int32_t v = kws_requant_fast_x2(acc2, k->multiplier, k->rounding, k->right_plus_one);
+    if (mode == KWS_REQUANT_FAST_INT8) {
+        return kws_sat_s8(v);
+    }
+    return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
+#if KWS_USE_DSP
+#if KWS_NN_ASM
+/* What the assembly channel loop keeps in memory: the six weight words, three
+ * row pointers, the output pointer and four working values fill the 14
+ * general registers. */
+typedef struct {
+    int32_t bias2, multiplier, rounding, right_plus_one, step, step2;
+    const int16_t *end; /* r0 after the current row's last pair */
+    int32_t row_bytes; /* the plane's stride */
+    int32_t rows; /* rows left */
+} kws_planar_asm_t;
+
+/* A whole channel of an even output width in KWS_REQUANT_FAST_INT8 mode:
+ * exactly planar_pair, then kws_requant_fast_x2 and SSAT, for every pair, in
+ * 36 instructions a pair where GCC 12 spills to 47. A row's pairs end two
+ * values before the next plane row starts (the stride is out_w + 2). */
+KWS_INLINE void planar_channel_int8(const int16_t *r0, int32_t stride, int8_t *out, const int32_t w[6],
+                                    kws_planar_asm_t m)
+{
+    const int16_t *r1 = r0 + stride, *r2 = r1 + stride;
+    int32_t a, b, s0, s1;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd   %[a], %[b], [%[r0]], #4\n\t"
+        "ldr    %[s1], %[bias]\n\t"
+        "smlad  %[s0], %[a], %[w01a], %[s1]\n\t"
+        "smlatb %[s1], %[a], %[w01a], %[s1]\n\t"
+        "smlabt %[s0], %[b], %[w12a], %[s0]\n\t"
+        "smlad  %[s1], %[b], %[w12a], %[s1]\n\t"
+        "ldrd   %[a], %[b], [%[r1]], #4\n\t"
+        "smlad  %[s0], %[a], %[w01b], %[s0]\n\t"
+        "smlatb %[s1], %[a], %[w01b], %[s1]\n\t"
+        "smlabt %[s0], %[b], %[w12b], %[s0]\n\t"
+        "smlad  %[s1], %[b], %[w12b], %[s1]\n\t"
+        "ldrd   %[a], %[b], [%[r2]], #4\n\t"
+        "smlad  %[s0], %[a], %[w01c], %[s0]\n\t"
+        "smlatb %[s1], %[a], %[w01c], %[s1]\n\t"
+        "smlabt %[s0], %[b], %[w12c], %[s0]\n\t"
+        "smlad  %[s1], %[b], %[w12c], %[s1]\n\t"
+        /* h = SMMULR(acc2, multiplier); (rounding + 2h - (h >>> 31)) >> right_plus_one; SSAT 8 */
+        "ldr    %[a], %[mult]\n\t"
+        "smmulr %[s0], %[s0], %[a]\n\t"
+        "smmulr %[s1], %[s1], %[a]\n\t"
+        "ldr    %[a], %[round]\n\t"
+        "add    %[b], %[a], %[s0], lsl #1\n\t"
+        "sub    %[b], %[b], %[s0], lsr #31\n\t"
+        "ldr    %[s0], %[shift]\n\t"
+        "asr    %[b], %[b], %[s0]\n\t"
+        "ssat   %[b], #8, %[b]\n\t"
+        "strb   %[b], [%[out]]\n\t"
+        "add    %[b], %[a], %[s1], lsl #1\n\t"
+        "sub    %[b], %[b], %[s1], lsr #31\n\t"
+        "asr    %[b], %[b], %[s0]\n\t"
+        "ssat   %[b], #8, %[b]\n\t"
+        "ldr    %[a], %[step]\n\t"
+        "strb   %[b], [%[out], %[a]]\n\t"
+        "ldr    %[a], %[step2]\n\t"
+        "add    %[out], %[out], %[a]\n\t"
+        "ldr    %[a], %[end]\n\t"
+        "cmp    %[r0], %[a]\n\t"
+        "bne    1b\n\t"
+        /* Row done: past the plane's two extra columns, the next row's end, one row fewer. */
+        "add    %[r0], %[r0], #4\n\t"
+        "add    %[r1], %[r1], #4\n\t"
+        "add    %[r2], %[r2], #4\n\t"
+        "ldr    %[b], %[row_bytes]\n\t"
+        "add    %[a], %[a], %[b]\n\t"
+        "str    %[a], %[end]\n\t"
+        "ldr    %[a], %[rows]\n\t"
+        "subs   %[a], %[a], #1\n\t"
+        "str    %[a], %[rows]\n\t"
+        "bne    1b\n\t"
+        : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [out] "+r"(out), [a] "=&r"(a), [b] "=&r"(b),
+          [s0] "=&r"(s0), [s1] "=&r"(s1), [end] "+m"(m.end), [rows] "+m"(m.rows)
+        : [w01a] "r"(w[0]), [w12a] "r"(w[1]), [w01b] "r"(w[2]), [w12b] "r"(w[3]), [w01c] "r"(w[4]),
+          [w12c] "r"(w[5]), [bias] "m"(m.bias2), [mult] "m"(m.multiplier), [round] "m"(m.rounding),
+          [shift] "m"(m.right_plus_one), [step] "m"(m.step), [step2] "m"(m.step2), [row_bytes] "m"(m.row_bytes)
+        : "cc", "memory");
+}
+#endif
+
+/* Output pair (x, x + 1) from rows r0..r2 at x: the reference for the assembly row. */
+KWS_INLINE void planar_pair(const int16_t *r0, const int16_t *r1, const int16_t *r2, const int32_t w[6],
+                            int32_t bias2, int32_t *s0_out, int32_t *s1_out)
+{
+    int32_t a = kws_load_pair(r0), b = kws_load_pair(r0 + 2);
+    int32_t s0 = __smlad(a, w[0], bias2), s1 = __smlatb(a, w[0], bias2);
+    s0 = __smlabt(b, w[1], s0);
+    s1 = __smlad(b, w[1], s1);
+    a = kws_load_pair(r1);
+    b = kws_load_pair(r1 + 2);
+    s0 = __smlad(a, w[2], s0);
+    s1 = __smlatb(a, w[2], s1);
+    s0 = __smlabt(b, w[3], s0);
+    s1 = __smlad(b, w[3], s1);
+    a = kws_load_pair(r2);
+    b = kws_load_pair(r2 + 2);
+    s0 = __smlad(a, w[4], s0);
+    s1 = __smlatb(a, w[4], s1);
+    s0 = __smlabt(b, w[5], s0);
+    *s1_out = __smlad(b, w[5], s1);
+    *s0_out = s0;
+}
+
+/* One channel: w holds its six weight words (see kws_nn.h), out its first output. */
+KWS_INLINE void planar_channel(const kws_conv_params_t *p, int mode, const int16_t *plane, const int16_t *w16,
+                               kws_planar_channel_t k, int8_t *out)
+{
+    const int32_t stride = plane_stride(p), step = p->out_c, lo = p->act_min, hi = p->act_max;
+    const int out_w = p->out_w, pairs = out_w >> 1;
+    int32_t w[6];
+    int y, i;
+    for (i = 0; i < 6; i++) {
+        w[i] = kws_load_pair(w16 + 2 * i);
+    }
+#if KWS_NN_ASM
+    if (mode == KWS_REQUANT_FAST_INT8 && pairs > 0 && !(out_w & 1) && p->out_h > 0) {
+        const kws_planar_asm_t m = {k.bias2, k.multiplier, k.rounding, k.right_plus_one, step, 2 * step,
+                                    plane + out_w, 2 * stride,   p->out_h};
+        planar_channel_int8(plane, stride, out, w, m);
+        return;
+    }
+#endif
+    for (y = 0; y < p->out_h; y++) {
+        const int16_t *r0 = plane + (int32_t)y * stride, *r1 = r0 + stride, *r2 = r1 + stride;
+        int32_t s0, s1;
+        for (i = 0; i < pairs; i++, r0 += 2, r1 += 2, r2 += 2, out += 2 * step) {
+            planar_pair(r0, r1, r2, w, k.bias2, &s0, &s1);
+            out[0] = planar_requant(mode, s0, &k, lo, hi);
+            out[step] = planar_requant(mode, s1, &k, lo, hi);
+        }
+        if (out_w & 1) {
+            /* An odd last column: the first output of a pair alone (the second has no place in the row). */
+            planar_pair(r0, r1, r2, w, k.bias2, &s0, &s1);
+            out[0] = planar_requant(mode, s0, &k, lo, hi);
+            out += step;
+        }
+    }
+}
+#else
+KWS_INLINE void planar_channel(const kws_conv_params_t *p, int mode, const int16_t *plane, const int16_t *w,
+                               kws_planar_channel_t k, int8_t *out)
+{
+    /* (w0, w1), (w1, w2) per row: w0 and w1 from the first word, w2 from the second. */
+    const int32_t a0 = w[0], a1 = w[1], a2 = w[3], b0 = w[4], b1 = w[5], b2 = w[7];
+    const int32_t c0 = w[8], c1 = w[9], c2 = w[11];
+    const int32_t stride = plane_stride(p), step = p->out_c, lo = p->act_min, hi = p->act_max;
+    int y, x;
+    for (y = 0; y < p->out_h; y++) {
+        const int16_t *r0 = plane + (int32_t)y * stride, *r1 = r0 + stride, *r2 = r1 + stride;
+        for (x = 0; x < p->out_w; x++, out += step) {
+            const int32_t acc2 = k.bias2 + a0 * r0[x] + a1 * r0[x + 1] + a2 * r0[x + 2] + b0 * r1[x] +
+                                 b1 * r1[x + 1] + b2 * r1[x + 2] + c0 * r2[x] + c1 * r2[x + 1] + c2 * r2[x + 2];
+            *out = planar_requant(mode, acc2, &k, lo, hi);
+        }
+    }
+}
+#endif
+
+/* Channel c's constants: bias holds the doubled bias, shift right + 1 (the fast modes). */
+static kws_planar_channel_t planar_constants(const kws_conv_params_t *p, int c)
+{
+    const kws_planar_channel_t k = {p->bias[c], p->multiplier[c], p->rounding[c], p->shift[c]};
+    return k;
+}
+
+/* Scratch: one plane, or two on the DSP path (channels go two at a time). */
+KWS_INLINE void planar_body(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch,
+                            int mode)
+{
+    const kws_plane_geometry_t g = plane_geometry(p);
+    int16_t *plane = (int16_t *)(void *)scratch;
+    const int16_t *w = (const int16_t *)p->filter;
+    int c = 0;
+    plane_fill(p, plane);
+#if KWS_USE_DSP
+    {
+        int16_t *plane1 = plane + ((int32_t)p->out_h + 2) * g.stride;
+        plane_fill(p, plane1);
+        for (; c + 1 < p->out_c; c += 2, w += 24) {
+            plane_gather_two(&g, input, c, plane, plane1);
+            planar_channel(p, mode, plane, w, planar_constants(p, c), output + c);
+            planar_channel(p, mode, plane1, w + 12, planar_constants(p, c + 1), output + c + 1);
+        }
+    }
+#endif
+    for (; c < p->out_c; c++, w += 12) {
+        plane_gather(&g, input, c, plane);
+        planar_channel(p, mode, plane, w, planar_constants(p, c), output + c);
+    }
+}
+
 void kws_depthwise_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch)
 {
+    if (p->filter_layout == KWS_DW_PLANAR_3X3) {
+        /* The generator uses this layout only with a fast requantisation mode. */
+        if (p->requant_mode == KWS_REQUANT_FAST_INT8) {
+            planar_body(p, input, output, scratch, KWS_REQUANT_FAST_INT8);
+        } else {
+            planar_body(p, input, output, scratch, KWS_REQUANT_FAST);
+        }
+        return;
+    }
     switch (p->requant_mode) {
     case KWS_REQUANT_FAST_INT8:
         depthwise_body(p, input, output, scratch, KWS_REQUANT_FAST_INT8);

@@ -70,6 +70,17 @@ KWS_INLINE int32_t kws_sxtab16_hi(int32_t acc, int32_t x)
 
 #endif /* KWS_USE_DSP */
 
+/* Where the kernels may use their few inline-assembly loops (the innermost
+ * ones, where GCC 12 runs out of registers and spills): GCC-compatible
+ * compilers, optimising (so that no frame pointer takes a register; the
+ * planar depthwise loop needs all 14), unless KWS_NN_NO_ASM is defined. Each
+ * has a C twin that computes the same integers and is used otherwise. */
+#if KWS_USE_DSP && defined(__GNUC__) && defined(__OPTIMIZE__) && !defined(KWS_NN_NO_ASM)
+#define KWS_NN_ASM 1
+#else
+#define KWS_NN_ASM 0
+#endif
+
 /* Keeps the compiler from moving loads across this point: in the tightest
  * loops, loads hoisted early hold registers that the loop needs, and the
  * resulting spills cost more than the load latency saves. */

@@ -54,27 +54,35 @@ KWS_INLINE int32_t kws_mbqm(int32_t x, int32_t multiplier, int shift)
     return kws_rdbpot(kws_srdhm(kws_shl_wrap(x, left), multiplier), right);
 }
 
-/* kws_mbqm(x, multiplier, -right) + offset for 0 <= multiplier < 2^31,
+/* kws_mbqm(x, multiplier, -right) + offset, from x2 = 2x, for 0 <= multiplier < 2^31,
  * 0 <= right <= 20 and |x| < 2^29, which the generator proves for every
  * channel of a layer before it uses this. right_plus_one is right + 1, and
  * rounding is 2^right + offset * 2^(right + 1), precomputed per channel.
  *
  * Why it is exact there:
  *  - For a non-negative multiplier, gemmlowp's nudge-and-truncate equals
- *    floor((x * m + 2^30) / 2^31), which is SMMULR(2x, m) on the DSP (2x fits).
+ *    floor((x * m + 2^30) / 2^31) = floor((2x * m + 2^31) / 2^32), which is
+ *    SMMULR(2x, m) on the DSP. Kernels that can accumulate 2x directly (with
+ *    doubled weights) save the doubling.
  *  - RoundingDivideByPOT(h, e) equals floor((2h + 2^e - [h < 0]) / 2^(e+1))
  *    for every e >= 0: ties go away from zero, with no extra case for e = 0.
  *  - Adding offset * 2^(e+1) inside the floor adds exactly offset outside it.
  *  - |h| < 2^29, |offset| <= 128 and e <= 20, so nothing overflows. */
-KWS_INLINE int32_t kws_requant_fast(int32_t x, int32_t multiplier, int32_t rounding, int right_plus_one)
+KWS_INLINE int32_t kws_requant_fast_x2(int32_t x2, int32_t multiplier, int32_t rounding, int right_plus_one)
 {
     int32_t h;
 #if KWS_USE_DSP
-    __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(x + x), "r"(multiplier));
+    __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(x2), "r"(multiplier));
 #else
-    h = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+    h = (int32_t)(((int64_t)x2 * multiplier + ((int64_t)1 << 31)) >> 32);
 #endif
     return (rounding + h + h - (int32_t)((uint32_t)h >> 31)) >> right_plus_one;
+}
+
+/* The same from x itself (2x fits, as |x| < 2^29). */
+KWS_INLINE int32_t kws_requant_fast(int32_t x, int32_t multiplier, int32_t rounding, int right_plus_one)
+{
+    return kws_requant_fast_x2(x + x, multiplier, rounding, right_plus_one);
 }
 
 /* x clamped to int8. */
