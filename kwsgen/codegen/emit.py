@@ -99,7 +99,7 @@ def scratch_bytes(p: OpParams, in_place: bool = False) -> int:
 
     if p.kind == "conv":
         depth4 = (p["k_h"] * p["k_w"] * p["in_c"] + 3) // 4 * 4
-        return a8(depth4) + 4 * depth4  # an int8 column, then two int16 columns
+        return a8(depth4) + 6 * depth4  # an int8 column, then the int16 columns of three pixels
     if p.kind == "depthwise" and depthwise_layout(p) == DW_PLANAR_3X3:
         return 2 * a8(2 * (p["out_h"] + 2) * planar_stride(p))  # two int16 channel planes, in place or not
     if p.kind == "depthwise":

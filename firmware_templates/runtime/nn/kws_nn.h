@@ -70,7 +70,8 @@ typedef struct {
 /* Depthwise filter layouts (field filter_layout). */
 enum { KWS_DW_TAP_PAIRS = 0, KWS_DW_PLANAR_3X3 = 1 };
 
-/* scratch: 5 * (k_h * k_w * in_c rounded up to 8) bytes, 8-byte aligned (the im2col columns). */
+/* scratch: 7 * (k_h * k_w * in_c rounded up to 8) bytes, 8-byte aligned (an int8 im2col column, then
+ * the int16 columns of three pixels). */
 /* Filter layouts (the generator packs them so the inner loops walk one pointer):
  *
  * CONV_2D, int8, "pair-packed". D is k_h * k_w * in_c rounded up to a multiple

@@ -9,9 +9,9 @@
  * The filter is pair-packed by the generator (see kws_nn.h): for each pair of
  * output channels, four weights of the first, then four of the second. So
  * both paths walk one pointer through two channels at once. The DSP path also
- * takes two pixels at once: their columns are widened to int16, interleaved,
- * in SXTB16 order, and a 2x2 block (two channels for two pixels) costs two
- * filter words, four column words and eight SMLADs per four weights. */
+ * takes three pixels at once: their columns are widened to int16, interleaved,
+ * in SXTB16 order, and a block (two channels for three pixels) costs two
+ * filter words, six column words and twelve SMLADs per four weights. */
 #include <string.h>
 
 #include "kws_nn.h"
@@ -126,25 +126,29 @@ KWS_INLINE void conv_body(const kws_conv_params_t *p, const int8_t *input, int8_
 
 #else /* KWS_USE_DSP */
 
-/* Widen one int8 column into slot 0 or 1 of the interleaved int16 column pair:
- * per four values, words (x0, x2) (x1, x3) of pixel A, then those of pixel B. */
-static void widen_into(const int8_t *src, int32_t *pair, int slot, int32_t depth4)
+/* Pixels per block: three, so that each filter word, once split by SXTB16,
+ * serves three pixels (two channels x three pixels need 14 registers). */
+#define KWS_CONV_PIXELS 3
+
+/* Widen one int8 column into its slot of the interleaved int16 columns: per
+ * four values, words (x0, x2) (x1, x3) of pixel A, then B's, then C's. */
+static void widen_into(const int8_t *src, int32_t *cols, int slot, int32_t depth4)
 {
     int32_t g;
-    pair += 2 * slot;
-    for (g = 0; g < depth4; g += 4, pair += 4) {
+    cols += 2 * slot;
+    for (g = 0; g < depth4; g += 4, cols += 2 * KWS_CONV_PIXELS) {
         const int32_t x = kws_read_s8x4(src + g);
-        pair[0] = kws_sxtb16_lo(x);
-        pair[1] = kws_sxtb16_hi(x);
+        cols[0] = kws_sxtb16_lo(x);
+        cols[1] = kws_sxtb16_hi(x);
     }
 }
 
-/* The column of `pixel` straight into its slot of the pair, a kernel row at a
- * time, when each row is whole groups of four (k_w * in_c a multiple of 4):
- * rows inside the image are widened from the input itself, rows in the
- * padding become padding words, and only rows that straddle the edge are
- * gathered (into row, scratch) first. Otherwise it gathers the whole column. */
-static void column_into(const kws_conv_params_t *p, const int8_t *input, int32_t pixel, int8_t *row, int32_t *pair,
+/* The column of `pixel` straight into its slot, a kernel row at a time, when
+ * each row is whole groups of four (k_w * in_c a multiple of 4): rows inside
+ * the image are widened from the input itself, rows in the padding become
+ * padding words, and only rows that straddle the edge are gathered (into
+ * row, scratch) first. Otherwise it gathers the whole column. */
+static void column_into(const kws_conv_params_t *p, const int8_t *input, int32_t pixel, int8_t *row, int32_t *cols,
                         int slot, int32_t depth4)
 {
     const int in_c = p->in_c, k_w = p->k_w, dil_w = p->dil_w;
@@ -154,11 +158,11 @@ static void column_into(const kws_conv_params_t *p, const int8_t *input, int32_t
     const int row_inside = dil_w == 1 && ix0 >= 0 && ix0 + k_w - 1 < p->in_w;
     int32_t g, pad;
     int ky, kx;
-    if ((row_bytes & 3) || p->k_h * k_w == 1) {
-        widen_into(column(p, input, pixel, row), pair, slot, depth4); /* also the direct 1x1 case */
+    if (row_bytes & 3) {
+        widen_into(column(p, input, pixel, row), cols, slot, depth4);
         return;
     }
-    pair += 2 * slot;
+    cols += 2 * slot;
     {
         const int iy0 = oy * p->stride_h - p->pad_h;
         if (row_inside && iy0 >= 0 && iy0 + (p->k_h - 1) * p->dil_h < p->in_h) {
@@ -166,10 +170,10 @@ static void column_into(const kws_conv_params_t *p, const int8_t *input, int32_t
             const int8_t *src = input + iy0 * line + (int32_t)ix0 * in_c;
             const int32_t step = (int32_t)p->dil_h * line;
             for (ky = 0; ky < p->k_h; ky++, src += step) {
-                for (g = 0; g < row_bytes; g += 4, pair += 4) {
+                for (g = 0; g < row_bytes; g += 4, cols += 2 * KWS_CONV_PIXELS) {
                     const int32_t x = kws_read_s8x4(src + g);
-                    pair[0] = kws_sxtb16_lo(x);
-                    pair[1] = kws_sxtb16_hi(x);
+                    cols[0] = kws_sxtb16_lo(x);
+                    cols[1] = kws_sxtb16_hi(x);
                 }
             }
             return;
@@ -180,9 +184,9 @@ static void column_into(const kws_conv_params_t *p, const int8_t *input, int32_t
         const int iy = oy * p->stride_h - p->pad_h + ky * p->dil_h;
         const int8_t *src = row;
         if (iy < 0 || iy >= p->in_h) {
-            for (g = 0; g < row_bytes; g += 4, pair += 4) {
-                pair[0] = kws_sxtb16_lo(pad);
-                pair[1] = kws_sxtb16_hi(pad);
+            for (g = 0; g < row_bytes; g += 4, cols += 2 * KWS_CONV_PIXELS) {
+                cols[0] = kws_sxtb16_lo(pad);
+                cols[1] = kws_sxtb16_hi(pad);
             }
             continue;
         }
@@ -198,119 +202,137 @@ static void column_into(const kws_conv_params_t *p, const int8_t *input, int32_t
                 }
             }
         }
-        for (g = 0; g < row_bytes; g += 4, pair += 4) {
+        for (g = 0; g < row_bytes; g += 4, cols += 2 * KWS_CONV_PIXELS) {
             const int32_t x = kws_read_s8x4(src + g);
-            pair[0] = kws_sxtb16_lo(x);
-            pair[1] = kws_sxtb16_hi(x);
+            cols[0] = kws_sxtb16_lo(x);
+            cols[1] = kws_sxtb16_hi(x);
         }
     }
 }
 
-/* Four depth positions of a 2x2 block: two filter words against four column words. */
-#define KWS_CONV_GROUP(w, x)                                             \
-    do {                                                                 \
-        const int32_t f0 = kws_read_s8x4(w), f1 = kws_read_s8x4((w) + 4); \
-        const int32_t f0l = kws_sxtb16_lo(f0), f0h = kws_sxtb16_hi(f0);  \
-        const int32_t f1l = kws_sxtb16_lo(f1), f1h = kws_sxtb16_hi(f1);  \
-        s0a = __smlad((x)[0], f0l, s0a);                                 \
-        s0a = __smlad((x)[1], f0h, s0a);                                 \
-        s1a = __smlad((x)[0], f1l, s1a);                                 \
-        s1a = __smlad((x)[1], f1h, s1a);                                 \
-        s0b = __smlad((x)[2], f0l, s0b);                                 \
-        s0b = __smlad((x)[3], f0h, s0b);                                 \
-        s1b = __smlad((x)[2], f1l, s1b);                                 \
-        s1b = __smlad((x)[3], f1h, s1b);                                 \
+/* Whether every pixel's column is the input pixel itself (1x1, stride 1, unpadded, whole groups of four). */
+static int reads_pixels_directly(const kws_conv_params_t *p)
+{
+    return p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+           (p->in_c & 3) == 0;
+}
+
+/* The accumulators of a block: channels 0 and 1 (of the pair) for pixels a, b and c. */
+typedef struct {
+    int32_t s0a, s1a, s0b, s1b, s0c, s1c;
+} kws_block_sums_t;
+
+/* Four depth positions of a block: two filter words against six column words. */
+#define KWS_CONV_GROUP(w, x, s)                                                 \
+    do {                                                                        \
+        const int32_t f0 = kws_read_s8x4(w), f1 = kws_read_s8x4((w) + 4);        \
+        const int32_t f0l = kws_sxtb16_lo(f0), f0h = kws_sxtb16_hi(f0);         \
+        const int32_t f1l = kws_sxtb16_lo(f1), f1h = kws_sxtb16_hi(f1);         \
+        (s).s0a = __smlad((x)[1], f0h, __smlad((x)[0], f0l, (s).s0a));          \
+        (s).s1a = __smlad((x)[1], f1h, __smlad((x)[0], f1l, (s).s1a));          \
+        (s).s0b = __smlad((x)[3], f0h, __smlad((x)[2], f0l, (s).s0b));          \
+        (s).s1b = __smlad((x)[3], f1h, __smlad((x)[2], f1l, (s).s1b));          \
+        (s).s0c = __smlad((x)[5], f0h, __smlad((x)[4], f0l, (s).s0c));          \
+        (s).s1c = __smlad((x)[5], f1h, __smlad((x)[4], f1l, (s).s1c));          \
     } while (0)
 
 #if KWS_NN_ASM
-/* KWS_CONV_GROUP over groups >= 1 groups of four depth positions, in 18
- * instructions a group where GCC 12 takes 23: per group, the column pair's
- * four words (A02, A13, B02, B13) by two LDRDs (the pair is 8-byte aligned),
- * then each channel's filter word, split by SXTB16 into two registers that
- * are reused for the second channel. *w is left after the block's weights. */
-KWS_INLINE void block_asm(const int8_t **w, const int32_t *x, int32_t groups, int32_t *s0a, int32_t *s0b,
-                          int32_t *s1a, int32_t *s1b)
+/* KWS_CONV_GROUP over every group of four depth positions, in 24 instructions
+ * a group (24 multiply-accumulates) where GCC 12 spills: per group, both
+ * channels' filter words split by SXTB16 into four registers, then each
+ * pixel's two column words by one LDRD (the columns are 8-byte aligned) and
+ * four SMLADs. 14 registers: the six accumulators, w, x, the two column words
+ * and the four filter halves; the end of the columns stays in memory. *w is
+ * left after the block's weights. */
+KWS_INLINE void block_asm(const int8_t **w, const int32_t *x, const int32_t *x_end, kws_block_sums_t *s)
 {
     const int8_t *wp = *w;
-    int32_t a0, a1, b0, b1, f, g;
+    int32_t s0a = s->s0a, s1a = s->s1a, s0b = s->s0b, s1b = s->s1b, s0c = s->s0c, s1c = s->s1c;
+    int32_t c0, c1, g0, f0, g1, f1;
     __asm__ volatile(
         "1:\n\t"
-        "ldrd   %[a0], %[a1], [%[x]], #8\n\t"
-        "ldrd   %[b0], %[b1], [%[x]], #8\n\t"
-        "ldr    %[f], [%[w]], #4\n\t"
-        "sxtb16 %[g], %[f]\n\t"
-        "sxtb16 %[f], %[f], ror #8\n\t"
-        "smlad  %[s0a], %[a0], %[g], %[s0a]\n\t"
-        "smlad  %[s0a], %[a1], %[f], %[s0a]\n\t"
-        "smlad  %[s0b], %[b0], %[g], %[s0b]\n\t"
-        "smlad  %[s0b], %[b1], %[f], %[s0b]\n\t"
-        "ldr    %[f], [%[w]], #4\n\t"
-        "sxtb16 %[g], %[f]\n\t"
-        "sxtb16 %[f], %[f], ror #8\n\t"
-        "smlad  %[s1a], %[a0], %[g], %[s1a]\n\t"
-        "smlad  %[s1a], %[a1], %[f], %[s1a]\n\t"
-        "smlad  %[s1b], %[b0], %[g], %[s1b]\n\t"
-        "smlad  %[s1b], %[b1], %[f], %[s1b]\n\t"
-        "subs   %[n], %[n], #1\n\t"
+        "ldr    %[f0], [%[w]], #4\n\t"
+        "sxtb16 %[g0], %[f0]\n\t"
+        "sxtb16 %[f0], %[f0], ror #8\n\t"
+        "ldr    %[f1], [%[w]], #4\n\t"
+        "sxtb16 %[g1], %[f1]\n\t"
+        "sxtb16 %[f1], %[f1], ror #8\n\t"
+        "ldrd   %[c0], %[c1], [%[x]], #8\n\t"
+        "smlad  %[s0a], %[c0], %[g0], %[s0a]\n\t"
+        "smlad  %[s0a], %[c1], %[f0], %[s0a]\n\t"
+        "smlad  %[s1a], %[c0], %[g1], %[s1a]\n\t"
+        "smlad  %[s1a], %[c1], %[f1], %[s1a]\n\t"
+        "ldrd   %[c0], %[c1], [%[x]], #8\n\t"
+        "smlad  %[s0b], %[c0], %[g0], %[s0b]\n\t"
+        "smlad  %[s0b], %[c1], %[f0], %[s0b]\n\t"
+        "smlad  %[s1b], %[c0], %[g1], %[s1b]\n\t"
+        "smlad  %[s1b], %[c1], %[f1], %[s1b]\n\t"
+        "ldrd   %[c0], %[c1], [%[x]], #8\n\t"
+        "smlad  %[s0c], %[c0], %[g0], %[s0c]\n\t"
+        "smlad  %[s0c], %[c1], %[f0], %[s0c]\n\t"
+        "smlad  %[s1c], %[c0], %[g1], %[s1c]\n\t"
+        "smlad  %[s1c], %[c1], %[f1], %[s1c]\n\t"
+        "ldr    %[c0], %[end]\n\t"
+        "cmp    %[x], %[c0]\n\t"
         "bne    1b\n\t"
-        : [w] "+r"(wp), [x] "+r"(x), [n] "+r"(groups), [s0a] "+r"(*s0a), [s0b] "+r"(*s0b), [s1a] "+r"(*s1a),
-          [s1b] "+r"(*s1b), [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [f] "=&r"(f),
-          [g] "=&r"(g)
-        :
+        : [w] "+r"(wp), [x] "+r"(x), [s0a] "+r"(s0a), [s1a] "+r"(s1a), [s0b] "+r"(s0b), [s1b] "+r"(s1b),
+          [s0c] "+r"(s0c), [s1c] "+r"(s1c), [c0] "=&r"(c0), [c1] "=&r"(c1), [g0] "=&r"(g0), [f0] "=&r"(f0),
+          [g1] "=&r"(g1), [f1] "=&r"(f1)
+        : [end] "m"(x_end)
         : "cc", "memory");
+    s->s0a = s0a;
+    s->s1a = s1a;
+    s->s0b = s0b;
+    s->s1b = s1b;
+    s->s0c = s0c;
+    s->s1c = s1c;
     *w = wp;
 }
 #endif
 
-/* One pixel pair: every pair of output channels, walking the pair-packed
- * filter and the per-channel arrays with pointers, so that little stays live
- * around the inner loop. For an odd channel count the generator pads the
- * filter, bias, multiplier and shift arrays with one more channel, which is
- * computed and not stored. */
-KWS_INLINE void pixel_pair(const kws_conv_params_t *p, int mode, const int32_t *pair, int32_t depth4, int8_t *out_a,
-                           int8_t *out_b)
+/* One block of pixels: every pair of output channels for the three pixels
+ * whose outputs start at out_a, out_b and out_c. For an odd channel count the
+ * generator pads the filter, bias, multiplier and shift arrays with one more
+ * channel, which is computed and not stored. One channel index rather than a
+ * pointer per array keeps few values alive around the dot product. */
+KWS_INLINE void pixel_block(const kws_conv_params_t *p, int mode, const int32_t *cols, int32_t depth4, int8_t *out_a,
+                            int8_t *out_b, int8_t *out_c)
 {
     const int8_t *w = (const int8_t *)p->filter;
     const int32_t *bias = p->bias, *mult = p->multiplier, *rounding = p->rounding;
     const int8_t *shift = p->shift;
     const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
-    int n;
-    for (n = p->out_c; n > 0; n -= 2) {
-        const int32_t *x = pair;
-        int32_t s0a = bias[0], s0b = s0a, s1a = bias[1], s1b = s1a;
+    const int32_t *cols_end = cols + depth4 / 4 * 2 * KWS_CONV_PIXELS;
+    const int channels = p->out_c;
+    int c;
+    for (c = 0; c < channels; c += 2) {
+        kws_block_sums_t s;
+        s.s0a = s.s0b = s.s0c = bias[c];
+        s.s1a = s.s1b = s.s1c = bias[c + 1];
 #if KWS_NN_ASM
-        block_asm(&w, x, depth4 >> 2, &s0a, &s0b, &s1a, &s1b);
+        block_asm(&w, cols, cols_end, &s);
 #else
-        int32_t g;
-        for (g = depth4 >> 3; g > 0; g--) {
-            KWS_CONV_GROUP(w, x);
-            KWS_CONV_GROUP(w + 8, x + 4);
-            w += 16;
-            x += 8;
-        }
-        if (depth4 & 4) {
-            KWS_CONV_GROUP(w, x);
-            w += 8;
+        {
+            const int32_t *x;
+            for (x = cols; x != cols_end; x += 2 * KWS_CONV_PIXELS, w += 8) {
+                KWS_CONV_GROUP(w, x, s);
+            }
         }
 #endif
         {
             /* Read before the first int8 store, which could otherwise alias them. */
-            const int32_t m0 = mult[0], m1 = mult[1];
-            const int32_t r0 = rounding[0], r1 = rounding[1];
-            const int sh0 = shift[0], sh1 = shift[1];
-            out_a[0] = kws_requant_one(mode, s0a, m0, sh0, r0, offset, lo, hi);
-            out_b[0] = kws_requant_one(mode, s0b, m0, sh0, r0, offset, lo, hi);
-            if (n > 1) {
-                out_a[1] = kws_requant_one(mode, s1a, m1, sh1, r1, offset, lo, hi);
-                out_b[1] = kws_requant_one(mode, s1b, m1, sh1, r1, offset, lo, hi);
+            const int32_t m0 = mult[c], m1 = mult[c + 1];
+            const int32_t r0 = rounding[c], r1 = rounding[c + 1];
+            const int sh0 = shift[c], sh1 = shift[c + 1];
+            out_a[c] = kws_requant_one(mode, s.s0a, m0, sh0, r0, offset, lo, hi);
+            out_b[c] = kws_requant_one(mode, s.s0b, m0, sh0, r0, offset, lo, hi);
+            out_c[c] = kws_requant_one(mode, s.s0c, m0, sh0, r0, offset, lo, hi);
+            if (c + 1 < channels) {
+                out_a[c + 1] = kws_requant_one(mode, s.s1a, m1, sh1, r1, offset, lo, hi);
+                out_b[c + 1] = kws_requant_one(mode, s.s1b, m1, sh1, r1, offset, lo, hi);
+                out_c[c + 1] = kws_requant_one(mode, s.s1c, m1, sh1, r1, offset, lo, hi);
             }
         }
-        bias += 2;
-        mult += 2;
-        shift += 2;
-        rounding += 2;
-        out_a += 2;
-        out_b += 2;
     }
 }
 
@@ -318,15 +340,25 @@ KWS_INLINE void conv_body(const kws_conv_params_t *p, const int8_t *input, int8_
                           int mode)
 {
     const int32_t depth4 = depth4_of(p), pixels = (int32_t)p->out_h * p->out_w;
-    /* Scratch: the int8 column (depth4 bytes, rounded up to 8), then the int16 column pair. */
-    int32_t *pair = (int32_t *)(void *)(scratch + ((depth4 + 7) & ~(int32_t)7));
+    const int direct = reads_pixels_directly(p);
+    /* Scratch: the int8 column (depth4 bytes, rounded up to 8), then the int16 columns of a block. */
+    int32_t *cols = (int32_t *)(void *)(scratch + ((depth4 + 7) & ~(int32_t)7));
     int32_t pixel;
-    for (pixel = 0; pixel < pixels; pixel += 2) {
-        /* An odd last pixel is computed twice into the same place: simpler than a third kernel. */
-        const int32_t second = pixel + 1 < pixels ? pixel + 1 : pixel;
-        column_into(p, input, pixel, scratch, pair, 0, depth4);
-        column_into(p, input, second, scratch, pair, 1, depth4);
-        pixel_pair(p, mode, pair, depth4, output + pixel * p->out_c, output + second * p->out_c);
+    int i;
+    for (pixel = 0; pixel < pixels; pixel += KWS_CONV_PIXELS) {
+        int8_t *out[KWS_CONV_PIXELS];
+        for (i = 0; i < KWS_CONV_PIXELS; i++) {
+            /* Past the last pixel, the last one again, computed twice into the same place: simpler than
+             * kernels for smaller blocks. */
+            const int32_t at = pixel + i < pixels ? pixel + i : pixels - 1;
+            if (direct) {
+                widen_into(input + at * p->in_c, cols, i, depth4);
+            } else {
+                column_into(p, input, at, scratch, cols, i, depth4);
+            }
+            out[i] = output + at * p->out_c;
+        }
+        pixel_block(p, mode, cols, depth4, out[0], out[1], out[2]);
     }
 }
 
