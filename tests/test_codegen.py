@@ -161,7 +161,7 @@ def test_every_tensor_matches_tflm_on_cortex_m4(name, dsp):
     "name", ["kws25k", "planar_even_width", "planar_odd_width", "odd_convolutions", "relu6_wide_ranges"]
 )
 def test_the_dsp_paths_c_twins_of_its_assembly_loops_match_tflm_on_cortex_m4(name):
-    # Built with KWS_NN_NO_ASM, as a compiler without GNU inline assembly (or -O0) builds it.
+    # Built with KWS_NN_NO_ASM, as clang or a compiler other than GCC builds it.
     check_against_tflm(name, "qemu", dsp=True, asm=False)
 
 
@@ -188,6 +188,23 @@ def test_models_cover_every_requantisation_mode_of_every_accumulating_kernel():
                 seen.add((layer.op, int(mode.group(1))))
     ops = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
     assert seen == {(op, mode) for op in ops for mode in (0, 1, 2)}
+
+
+@pytest.mark.parametrize("flags", [("-O0",), ("-Og",), ("-O2", "-fno-omit-frame-pointer"), ("-Os",)])
+def test_the_assembly_kernels_build_at_any_optimisation_and_beside_a_frame_pointer(flags, tmp_path):
+    # Their loops need all 14 registers; as naked functions they never compete with the compiler's own.
+    import subprocess
+
+    from kwsgen.hosttools.build import M4_CPU_FLAGS, WARNINGS, arm_gcc, arm_tool, runtime_dir
+
+    nn = runtime_dir() / "nn"
+    for source in ("kws_nn_conv.c", "kws_nn_depthwise_conv.c"):
+        cmd = [arm_gcc(), "-std=c99", "-pedantic", *M4_CPU_FLAGS, *flags, *WARNINGS, "-DKWS_USE_DSP=1"]
+        cmd += ["-I", str(runtime_dir()), "-I", str(nn), "-c", str(nn / source), "-o", str(tmp_path / "k.o")]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        symbols = subprocess.run([arm_tool("nm"), str(tmp_path / "k.o")], capture_output=True, text=True).stdout
+        assert ("planar_channel_int8" if "depthwise" in source else "pixel_block_int8") in symbols
 
 
 def test_models_cover_both_depthwise_layouts_in_every_mode_they_take():

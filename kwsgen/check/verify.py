@@ -66,7 +66,7 @@ def run_generated(
     under QEMU, where count=True gives the instruction counts around every
     invoke (and after every operator when tracing), and profile=True the estimated Cortex-M4 cycles per
     instruction of what ran (kwsgen/hosttools/cycles.py); asm=False builds the DSP path without its
-    inline-assembly loops (their C twins).
+    assembly loops (their C twins).
     """
     from ..hosttools.build import build_host_model_tool, build_m4_model
 
@@ -207,7 +207,7 @@ def check_against_tflm(
     """Run `inputs` through TFLite Micro and through the generated C on each engine; compare every tensor.
 
     sanitize applies to the host build; dsp (the Cortex-M4 DSP path or the portable one) and asm (the
-    DSP path's inline-assembly loops or their C twins) to QEMU.
+    DSP path's assembly loops or their C twins) to QEMU.
     """
     expected = tflm_run(model, graph, inputs)
     results = []

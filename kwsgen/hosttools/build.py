@@ -285,7 +285,7 @@ def build_m4_model(
     header: str, source: str, prefix: str, dsp: bool = True, trace: bool = False, asm: bool = True
 ) -> Path:
     """The Cortex-M4 model driver ELF for QEMU mps2-an386; asm=False builds the DSP path's C twins of
-    its inline-assembly loops instead (KWS_NN_NO_ASM)."""
+    its assembly loops instead (KWS_NN_NO_ASM)."""
     gen = generated_model_dir(header, source, prefix)
     ht = host_tools_dir()
     m4 = ht / "m4"

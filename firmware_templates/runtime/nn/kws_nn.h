@@ -99,8 +99,8 @@ enum { KWS_DW_TAP_PAIRS = 0, KWS_DW_PLANAR_3X3 = 1 };
  * each pixel is read into the scratch columns before its outputs are written. */
 void kws_conv_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch);
 /* scratch, 8-byte aligned. Tap pairs: in_c rounded up to 8, plus 12 bytes per tap rounded up to 8
- * (padding row, tap tables). Planar 3x3: one int16 channel plane of out_h + 2 rows of
- * (out_w rounded up to even) + 2 values.
+ * (padding row, tap tables). Planar 3x3: two int16 channel planes (the portable path uses one),
+ * each of out_h + 2 rows of (out_w rounded up to even) + 2 values, rounded up to 8 bytes.
  * May run in place (output == input) with stride 1, depth multiplier 1 and the output the input's
  * shape. With tap pairs the scratch then also holds pad_h + 1 output rows (out_w * out_c bytes
  * each) after the tap tables; the planar path needs nothing more (a channel is all in the plane

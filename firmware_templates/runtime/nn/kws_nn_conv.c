@@ -12,6 +12,7 @@
  * takes three pixels at once: their columns are widened to int16, interleaved,
  * in SXTB16 order, and a block (two channels for three pixels) costs two
  * filter words, six column words and twelve SMLADs per four weights. */
+#include <stddef.h>
 #include <string.h>
 
 #include "kws_nn.h"
@@ -132,12 +133,19 @@ KWS_INLINE void conv_body(const kws_conv_params_t *p, const int8_t *input, int8_
 
 /* Widen one int8 column into its slot of the interleaved int16 columns: per
  * four values, words (x0, x2) (x1, x3) of pixel A, then B's, then C's. */
-static void widen_into(const int8_t *src, int32_t *cols, int slot, int32_t depth4)
+KWS_INLINE void widen_into(const int8_t *src, int32_t *cols, int slot, int32_t depth4)
 {
-    int32_t g;
+    const int8_t *end = src + (depth4 & ~(int32_t)7);
     cols += 2 * slot;
-    for (g = 0; g < depth4; g += 4, cols += 2 * KWS_CONV_PIXELS) {
-        const int32_t x = kws_read_s8x4(src + g);
+    for (; src != end; src += 8, cols += 4 * KWS_CONV_PIXELS) { /* two groups an iteration */
+        const int32_t x = kws_read_s8x4(src), y = kws_read_s8x4(src + 4);
+        cols[0] = kws_sxtb16_lo(x);
+        cols[1] = kws_sxtb16_hi(x);
+        cols[2 * KWS_CONV_PIXELS] = kws_sxtb16_lo(y);
+        cols[2 * KWS_CONV_PIXELS + 1] = kws_sxtb16_hi(y);
+    }
+    if (depth4 & 4) {
+        const int32_t x = kws_read_s8x4(src);
         cols[0] = kws_sxtb16_lo(x);
         cols[1] = kws_sxtb16_hi(x);
     }
@@ -192,6 +200,15 @@ static void column_into(const kws_conv_params_t *p, const int8_t *input, int32_t
         }
         if (row_inside) {
             src = input + iy * line + (int32_t)ix0 * in_c;
+        } else if (dil_w == 1) {
+            /* The row straddles an edge: padding around the one span of columns inside. */
+            const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + k_w > p->in_w ? p->in_w - ix0 : k_w;
+            for (g = 0; g < row_bytes; g += 4) {
+                KWS_MEMCPY4(row + g, &pad); /* a word at a time: row_bytes is whole words here */
+            }
+            if (kx1 > kx0) {
+                copy_bytes(row + kx0 * in_c, input + iy * line + (int32_t)(ix0 + kx0) * in_c, (kx1 - kx0) * in_c);
+            }
         } else {
             for (kx = 0; kx < k_w; kx++) {
                 const int ix = ix0 + kx * dil_w;
@@ -236,89 +253,147 @@ typedef struct {
         (s).s1c = __smlad((x)[5], f1h, __smlad((x)[4], f1l, (s).s1c));          \
     } while (0)
 
+
 #if KWS_NN_ASM
-/* KWS_CONV_GROUP over every group of four depth positions, in 24 instructions
- * a group (24 multiply-accumulates) where GCC 12 spills: per group, both
- * channels' filter words split by SXTB16 into four registers, then each
- * pixel's two column words by one LDRD (the columns are 8-byte aligned) and
- * four SMLADs. 14 registers: the six accumulators, w, x, the two column words
- * and the four filter halves; the end of the columns stays in memory. *w is
- * left after the block's weights. */
-KWS_INLINE void block_asm(const int8_t **w, const int32_t *x, const int32_t *x_end, kws_block_sums_t *s)
+/* The assembly block loop's arguments: copied onto its stack, where the
+ * offsets spelled out in the assembly find them (checked here). */
+typedef struct {
+    const int32_t *cols, *cols_end; /* sp + 0, 4 */
+    const int32_t *bias, *multiplier, *rounding; /* sp + 8, 12, 16: walked a channel pair at a time */
+    const int8_t *shift; /* sp + 20 */
+    int8_t *out_a, *out_b, *out_c; /* sp + 24, 28, 32 */
+    int32_t pairs; /* sp + 36: channel pairs left, >= 1 */
+    int32_t odd; /* sp + 40: an odd number of depth groups */
+} kws_block_loop_t;
+
+KWS_STATIC_ASSERT(block_args, offsetof(kws_block_loop_t, pairs) == 36 && offsetof(kws_block_loop_t, odd) == 40 &&
+                                  sizeof(void *) == 4);
+
+/* Four depth positions of a block (KWS_CONV_GROUP): both channels' filter
+ * words split by SXTB16 into r10, r11 (channel 0) and r12, lr (channel 1),
+ * then each pixel's two column words by one LDRD (the columns are 8-byte
+ * aligned) and four SMLADs into r2/r3 (pixel a), r4/r5 (b), r6/r7 (c). */
+#define KWS_BLOCK_GROUP                       \
+    "ldr    r11, [r1], #4\n\t"                \
+    "sxtb16 r10, r11\n\t"                     \
+    "sxtb16 r11, r11, ror #8\n\t"             \
+    "ldr    lr, [r1], #4\n\t"                 \
+    "sxtb16 r12, lr\n\t"                      \
+    "sxtb16 lr, lr, ror #8\n\t"               \
+    "ldrd   r8, r9, [r0], #8\n\t"             \
+    "smlad  r2, r8, r10, r2\n\t"              \
+    "smlad  r2, r9, r11, r2\n\t"              \
+    "smlad  r3, r8, r12, r3\n\t"              \
+    "smlad  r3, r9, lr, r3\n\t"               \
+    "ldrd   r8, r9, [r0], #8\n\t"             \
+    "smlad  r4, r8, r10, r4\n\t"              \
+    "smlad  r4, r9, r11, r4\n\t"              \
+    "smlad  r5, r8, r12, r5\n\t"              \
+    "smlad  r5, r9, lr, r5\n\t"               \
+    "ldrd   r8, r9, [r0], #8\n\t"             \
+    "smlad  r6, r8, r10, r6\n\t"              \
+    "smlad  r6, r9, r11, r6\n\t"              \
+    "smlad  r7, r8, r12, r7\n\t"              \
+    "smlad  r7, r9, lr, r7\n\t"
+
+/* One channel pair's requantisation (kws_requant_fast, then SSAT) of the
+ * accumulator register s with channel constant register k. */
+#define KWS_BLOCK_SCALE(s, k) "add    " s ", " s ", " s "\n\t" \
+                              "smmulr " s ", " s ", " k "\n\t"
+#define KWS_BLOCK_ROUND(s, k) "add    r10, " k ", " s ", lsl #1\n\t" \
+                              "sub    " s ", r10, " s ", lsr #31\n\t"
+#define KWS_BLOCK_SHIFT(s, k) "asr    " s ", " s ", " k "\n\t" \
+                              "ssat   " s ", #8, " s "\n\t"
+#define KWS_BLOCK_STORE(s0, s1, offset) "ldr    r0, [sp, #" offset "]\n\t" \
+                                        "strb   " s0 ", [r0], #1\n\t"      \
+                                        "strb   " s1 ", [r0], #1\n\t"      \
+                                        "str    r0, [sp, #" offset "]\n\t"
+
+/* pixel_block in KWS_REQUANT_FAST_INT8 mode for args->pairs whole channel
+ * pairs, filter from w: two depth groups an iteration (an odd count enters at
+ * the second), then per channel pair kws_requant_fast (SMMULR of 2 * acc, the
+ * rounding constant, the sign fix, the shift) and SSAT for the six outputs.
+ * 24 instructions a group (24 multiply-accumulates) and 71 a block around
+ * them, where GCC 12 spills to 86. A naked function, so that it has all 14
+ * registers whatever the build's flags: r1 the filter, r0 the columns, then
+ * (after the group loop) the argument pointers; r2-r7 the accumulators. */
+KWS_NAKED void pixel_block_int8(const kws_block_loop_t *args KWS_ASM_ARG, const int8_t *w KWS_ASM_ARG)
 {
-    const int8_t *wp = *w;
-    int32_t s0a = s->s0a, s1a = s->s1a, s0b = s->s0b, s1b = s->s1b, s0c = s->s0c, s1c = s->s1c;
-    int32_t c0, c1, g0, f0, g1, f1;
     __asm__ volatile(
-        "1:\n\t"
-        "ldr    %[f0], [%[w]], #4\n\t"
-        "sxtb16 %[g0], %[f0]\n\t"
-        "sxtb16 %[f0], %[f0], ror #8\n\t"
-        "ldr    %[f1], [%[w]], #4\n\t"
-        "sxtb16 %[g1], %[f1]\n\t"
-        "sxtb16 %[f1], %[f1], ror #8\n\t"
-        "ldrd   %[c0], %[c1], [%[x]], #8\n\t"
-        "smlad  %[s0a], %[c0], %[g0], %[s0a]\n\t"
-        "smlad  %[s0a], %[c1], %[f0], %[s0a]\n\t"
-        "smlad  %[s1a], %[c0], %[g1], %[s1a]\n\t"
-        "smlad  %[s1a], %[c1], %[f1], %[s1a]\n\t"
-        "ldrd   %[c0], %[c1], [%[x]], #8\n\t"
-        "smlad  %[s0b], %[c0], %[g0], %[s0b]\n\t"
-        "smlad  %[s0b], %[c1], %[f0], %[s0b]\n\t"
-        "smlad  %[s1b], %[c0], %[g1], %[s1b]\n\t"
-        "smlad  %[s1b], %[c1], %[f1], %[s1b]\n\t"
-        "ldrd   %[c0], %[c1], [%[x]], #8\n\t"
-        "smlad  %[s0c], %[c0], %[g0], %[s0c]\n\t"
-        "smlad  %[s0c], %[c1], %[f0], %[s0c]\n\t"
-        "smlad  %[s1c], %[c0], %[g1], %[s1c]\n\t"
-        "smlad  %[s1c], %[c1], %[f1], %[s1c]\n\t"
-        "ldr    %[c0], %[end]\n\t"
-        "cmp    %[x], %[c0]\n\t"
+        "push   {r4-r11, lr}\n\t"
+        "ldm    r0, {r2-r12}\n\t"
+        "push   {r2-r12}\n\t"
+        "2:\n\t"
+        "ldr    r0, [sp, #0]\n\t"
+        "ldr    r8, [sp, #8]\n\t"
+        "ldrd   r2, r3, [r8]\n\t" /* both channels' biases into each pixel's pair of accumulators */
+        "ldrd   r4, r5, [r8]\n\t"
+        "ldrd   r6, r7, [r8], #8\n\t"
+        "str    r8, [sp, #8]\n\t"
+        "ldr    r8, [sp, #40]\n\t"
+        "cmp    r8, #0\n\t"
+        "bne    3f\n\t"
+        "1:\n\t" KWS_BLOCK_GROUP "3:\n\t" KWS_BLOCK_GROUP
+        "ldr    r8, [sp, #4]\n\t"
+        "cmp    r0, r8\n\t"
         "bne    1b\n\t"
-        : [w] "+r"(wp), [x] "+r"(x), [s0a] "+r"(s0a), [s1a] "+r"(s1a), [s0b] "+r"(s0b), [s1b] "+r"(s1b),
-          [s0c] "+r"(s0c), [s1c] "+r"(s1c), [c0] "=&r"(c0), [c1] "=&r"(c1), [g0] "=&r"(g0), [f0] "=&r"(f0),
-          [g1] "=&r"(g1), [f1] "=&r"(f1)
-        : [end] "m"(x_end)
-        : "cc", "memory");
-    s->s0a = s0a;
-    s->s1a = s1a;
-    s->s0b = s0b;
-    s->s1b = s1b;
-    s->s0c = s0c;
-    s->s1c = s1c;
-    *w = wp;
+        "ldr    r0, [sp, #12]\n\t"
+        "ldrd   r8, r9, [r0], #8\n\t"
+        "str    r0, [sp, #12]\n\t"
+        KWS_BLOCK_SCALE("r2", "r8") KWS_BLOCK_SCALE("r4", "r8") KWS_BLOCK_SCALE("r6", "r8")
+        KWS_BLOCK_SCALE("r3", "r9") KWS_BLOCK_SCALE("r5", "r9") KWS_BLOCK_SCALE("r7", "r9")
+        "ldr    r0, [sp, #16]\n\t"
+        "ldrd   r8, r9, [r0], #8\n\t"
+        "str    r0, [sp, #16]\n\t"
+        KWS_BLOCK_ROUND("r2", "r8") KWS_BLOCK_ROUND("r4", "r8") KWS_BLOCK_ROUND("r6", "r8")
+        KWS_BLOCK_ROUND("r3", "r9") KWS_BLOCK_ROUND("r5", "r9") KWS_BLOCK_ROUND("r7", "r9")
+        "ldr    r0, [sp, #20]\n\t"
+        "ldrsb  r8, [r0], #1\n\t"
+        "ldrsb  r9, [r0], #1\n\t"
+        "str    r0, [sp, #20]\n\t"
+        KWS_BLOCK_SHIFT("r2", "r8") KWS_BLOCK_SHIFT("r4", "r8") KWS_BLOCK_SHIFT("r6", "r8")
+        KWS_BLOCK_SHIFT("r3", "r9") KWS_BLOCK_SHIFT("r5", "r9") KWS_BLOCK_SHIFT("r7", "r9")
+        KWS_BLOCK_STORE("r2", "r3", "24") KWS_BLOCK_STORE("r4", "r5", "28") KWS_BLOCK_STORE("r6", "r7", "32")
+        "ldr    r0, [sp, #36]\n\t"
+        "subs   r0, r0, #1\n\t"
+        "str    r0, [sp, #36]\n\t"
+        "bne    2b\n\t"
+        "add    sp, sp, #44\n\t"
+        "pop    {r4-r11, pc}\n\t");
 }
+#undef KWS_BLOCK_GROUP
+#undef KWS_BLOCK_SCALE
+#undef KWS_BLOCK_ROUND
+#undef KWS_BLOCK_SHIFT
+#undef KWS_BLOCK_STORE
 #endif
 
 /* One block of pixels: every pair of output channels for the three pixels
- * whose outputs start at out_a, out_b and out_c. For an odd channel count the
+ * whose outputs start at out_a, out_b and out_c, from channel `first` (even)
+ * on. For an odd channel count the
  * generator pads the filter, bias, multiplier and shift arrays with one more
  * channel, which is computed and not stored. One channel index rather than a
  * pointer per array keeps few values alive around the dot product. */
 KWS_INLINE void pixel_block(const kws_conv_params_t *p, int mode, const int32_t *cols, int32_t depth4, int8_t *out_a,
-                            int8_t *out_b, int8_t *out_c)
+                            int8_t *out_b, int8_t *out_c, int first)
 {
-    const int8_t *w = (const int8_t *)p->filter;
+    const int8_t *w = (const int8_t *)p->filter + (int32_t)first * depth4;
     const int32_t *bias = p->bias, *mult = p->multiplier, *rounding = p->rounding;
     const int8_t *shift = p->shift;
     const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t *cols_end = cols + depth4 / 4 * 2 * KWS_CONV_PIXELS;
     const int channels = p->out_c;
     int c;
-    for (c = 0; c < channels; c += 2) {
+    for (c = first; c < channels; c += 2) {
         kws_block_sums_t s;
         s.s0a = s.s0b = s.s0c = bias[c];
         s.s1a = s.s1b = s.s1c = bias[c + 1];
-#if KWS_NN_ASM
-        block_asm(&w, cols, cols_end, &s);
-#else
         {
             const int32_t *x;
             for (x = cols; x != cols_end; x += 2 * KWS_CONV_PIXELS, w += 8) {
                 KWS_CONV_GROUP(w, x, s);
             }
         }
-#endif
         {
             /* Read before the first int8 store, which could otherwise alias them. */
             const int32_t m0 = mult[c], m1 = mult[c + 1];
@@ -334,6 +409,29 @@ KWS_INLINE void pixel_block(const kws_conv_params_t *p, int mode, const int32_t 
             }
         }
     }
+}
+
+/* The whole channel pairs of a block by the assembly loop where it applies;
+ * returns the first channel left to pixel_block (out_c when none is). */
+KWS_INLINE int first_by_asm(const kws_conv_params_t *p, int mode, const int32_t *cols, int32_t depth4,
+                            int8_t *const out[KWS_CONV_PIXELS])
+{
+#if KWS_NN_ASM
+    const int pairs = p->out_c >> 1;
+    if (mode == KWS_REQUANT_FAST_INT8 && pairs > 0) {
+        const kws_block_loop_t args = {cols,   cols + depth4 / 4 * 2 * KWS_CONV_PIXELS,
+                                       p->bias, p->multiplier,
+                                       p->rounding, p->shift,
+                                       out[0], out[1],
+                                       out[2], pairs,
+                                       (depth4 >> 2) & 1};
+        pixel_block_int8(&args, (const int8_t *)p->filter);
+        return pairs * 2;
+    }
+#else
+    (void)p, (void)mode, (void)cols, (void)depth4, (void)out;
+#endif
+    return 0;
 }
 
 KWS_INLINE void conv_body(const kws_conv_params_t *p, const int8_t *input, int8_t *output, int8_t *scratch,
@@ -358,7 +456,7 @@ KWS_INLINE void conv_body(const kws_conv_params_t *p, const int8_t *input, int8_
             }
             out[i] = output + at * p->out_c;
         }
-        pixel_block(p, mode, cols, depth4, out[0], out[1], out[2]);
+        pixel_block(p, mode, cols, depth4, out[0], out[1], out[2], first_by_asm(p, mode, cols, depth4, out));
     }
 }
 

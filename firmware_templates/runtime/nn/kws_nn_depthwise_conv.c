@@ -1,6 +1,11 @@
 /* DEPTHWISE_CONV_2D, int8, per-channel requantisation (TFLite's DepthwiseConvPerChannel).
  *
- * Output channel c reads input channel c / depth_multiplier. For each output
+ * Two kernels, by the filter layout the generator chose (kws_nn.h): 3x3
+ * layers with stride 1 (the DS-CNN templates' every depthwise layer) take the
+ * planar kernel at the end of this file; every other shape the tap-pair
+ * kernel below.
+ *
+ * Tap pairs. Output channel c reads input channel c / depth_multiplier. For each output
  * pixel the kernel first finds where each tap reads: an input pixel, or a row
  * of the input zero point where the tap falls in the padding (which then
  * contributes exactly nothing, as TFLite's skipped terms do). The channel
@@ -13,6 +18,7 @@
  * words, splits them with SXTB16, packs each channel's two taps into one word
  * with PKHBT / PKHTB, and SMLAD multiplies both taps at once. The last tap of
  * an odd count goes alone, through SMLABB / SMLATB. */
+#include <stddef.h>
 #include <string.h>
 
 #include "kws_nn.h"
@@ -206,10 +212,10 @@ KWS_INLINE void depthwise_body(const kws_conv_params_t *p, const int8_t *input, 
  *
  * One channel at a time: the channel is copied out of the NHWC input into an
  * int16 plane with its padding around it, then every output of that channel
- * is computed from the plane, whose rows are contiguous. The weights and the
- * requantisation constants of the channel stay in registers for the whole
- * plane. Running in place is free: a channel's outputs overwrite only that
- * channel's inputs, which are all in the plane by then.
+ * is computed from the plane, whose rows are contiguous. The channel's weights
+ * stay in registers for the whole plane (the DSP path gathers two channels
+ * into two planes at once). Running in place is free: a channel's outputs
+ * overwrite only that channel's inputs, which are all in the plane by then.
  *
  * The DSP path computes two neighbouring outputs x, x + 1 per kernel row from
  * two plane words A = (p[x], p[x+1]) and B = (p[x+2], p[x+3]) with the weight
@@ -320,82 +326,98 @@ KWS_INLINE int8_t planar_requant(int mode, int32_t acc2, const kws_planar_channe
 
 #if KWS_USE_DSP
 #if KWS_NN_ASM
-/* What the assembly channel loop keeps in memory: the six weight words, three
- * row pointers, the output pointer and four working values fill the 14
- * general registers. */
+/* The assembly channel loop's arguments, read once: the row loop keeps the
+ * first eight words on its stack. Offsets are spelled out in the assembly,
+ * and checked here. */
 typedef struct {
-    int32_t bias2, multiplier, rounding, right_plus_one, step, step2;
-    const int16_t *end; /* r0 after the current row's last pair */
-    int32_t row_bytes; /* the plane's stride */
-    int32_t rows; /* rows left */
+    int32_t bias2, multiplier, rounding, right_plus_one; /* the channel's constants (sp + 0..12) */
+    int32_t step; /* out_c: from one output pixel to the next (sp + 16) */
+    const int16_t *end; /* the first row pointer after the current row's last pair (sp + 20) */
+    int32_t row_bytes; /* the plane's stride in bytes (sp + 24) */
+    const int16_t *stop; /* end once the last row is done (sp + 28) */
+    const int16_t *plane; /* offset 32 */
+    int8_t *out; /* the channel's first output, offset 36 */
+    const int16_t *weights; /* the channel's six weight words, offset 40 */
 } kws_planar_asm_t;
+
+KWS_STATIC_ASSERT(planar_args, offsetof(kws_planar_asm_t, stop) == 28 && offsetof(kws_planar_asm_t, plane) == 32 &&
+                                   offsetof(kws_planar_asm_t, weights) == 40 && sizeof(void *) == 4);
 
 /* A whole channel of an even output width in KWS_REQUANT_FAST_INT8 mode:
  * exactly planar_pair, then kws_requant_fast_x2 and SSAT, for every pair, in
- * 36 instructions a pair where GCC 12 spills to 47. A row's pairs end two
- * values before the next plane row starts (the stride is out_w + 2). */
-KWS_INLINE void planar_channel_int8(const int16_t *r0, int32_t stride, int8_t *out, const int32_t w[6],
-                                    kws_planar_asm_t m)
+ * 35 instructions a pair where GCC 12 spills to 47. A naked function, so
+ * that it has all 14 registers whatever the build's flags (a frame pointer
+ * would take one): r4-r9 the six weight words, r10-r12 the three row
+ * pointers, lr the output, r0-r3 working values. A row's pairs end two values
+ * before the next plane row starts (the stride is out_w + 2). */
+KWS_NAKED void planar_channel_int8(const kws_planar_asm_t *args KWS_ASM_ARG)
 {
-    const int16_t *r1 = r0 + stride, *r2 = r1 + stride;
-    int32_t a, b, s0, s1;
     __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "ldm    r0, {r1-r8}\n\t"
+        "push   {r1-r8}\n\t"
+        "ldr    r10, [r0, #32]\n\t"
+        "ldr    lr, [r0, #36]\n\t"
+        "ldr    r1, [r0, #40]\n\t"
+        "ldr    r4, [r1, #0]\n\t"
+        "ldr    r5, [r1, #4]\n\t"
+        "ldr    r6, [r1, #8]\n\t"
+        "ldr    r7, [r1, #12]\n\t"
+        "ldr    r8, [r1, #16]\n\t"
+        "ldr    r9, [r1, #20]\n\t"
+        "ldr    r2, [sp, #24]\n\t"
+        "add    r11, r10, r2\n\t"
+        "add    r12, r11, r2\n\t"
         "1:\n\t"
-        "ldrd   %[a], %[b], [%[r0]], #4\n\t"
-        "ldr    %[s1], %[bias]\n\t"
-        "smlad  %[s0], %[a], %[w01a], %[s1]\n\t"
-        "smlatb %[s1], %[a], %[w01a], %[s1]\n\t"
-        "smlabt %[s0], %[b], %[w12a], %[s0]\n\t"
-        "smlad  %[s1], %[b], %[w12a], %[s1]\n\t"
-        "ldrd   %[a], %[b], [%[r1]], #4\n\t"
-        "smlad  %[s0], %[a], %[w01b], %[s0]\n\t"
-        "smlatb %[s1], %[a], %[w01b], %[s1]\n\t"
-        "smlabt %[s0], %[b], %[w12b], %[s0]\n\t"
-        "smlad  %[s1], %[b], %[w12b], %[s1]\n\t"
-        "ldrd   %[a], %[b], [%[r2]], #4\n\t"
-        "smlad  %[s0], %[a], %[w01c], %[s0]\n\t"
-        "smlatb %[s1], %[a], %[w01c], %[s1]\n\t"
-        "smlabt %[s0], %[b], %[w12c], %[s0]\n\t"
-        "smlad  %[s1], %[b], %[w12c], %[s1]\n\t"
+        "ldrd   r0, r1, [r10], #4\n\t"
+        "ldr    r3, [sp, #0]\n\t"
+        "smlad  r2, r0, r4, r3\n\t"
+        "smlatb r3, r0, r4, r3\n\t"
+        "smlabt r2, r1, r5, r2\n\t"
+        "smlad  r3, r1, r5, r3\n\t"
+        "ldrd   r0, r1, [r11], #4\n\t"
+        "smlad  r2, r0, r6, r2\n\t"
+        "smlatb r3, r0, r6, r3\n\t"
+        "smlabt r2, r1, r7, r2\n\t"
+        "smlad  r3, r1, r7, r3\n\t"
+        "ldrd   r0, r1, [r12], #4\n\t"
+        "smlad  r2, r0, r8, r2\n\t"
+        "smlatb r3, r0, r8, r3\n\t"
+        "smlabt r2, r1, r9, r2\n\t"
+        "smlad  r3, r1, r9, r3\n\t"
         /* h = SMMULR(acc2, multiplier); (rounding + 2h - (h >>> 31)) >> right_plus_one; SSAT 8 */
-        "ldr    %[a], %[mult]\n\t"
-        "smmulr %[s0], %[s0], %[a]\n\t"
-        "smmulr %[s1], %[s1], %[a]\n\t"
-        "ldr    %[a], %[round]\n\t"
-        "add    %[b], %[a], %[s0], lsl #1\n\t"
-        "sub    %[b], %[b], %[s0], lsr #31\n\t"
-        "ldr    %[s0], %[shift]\n\t"
-        "asr    %[b], %[b], %[s0]\n\t"
-        "ssat   %[b], #8, %[b]\n\t"
-        "strb   %[b], [%[out]]\n\t"
-        "add    %[b], %[a], %[s1], lsl #1\n\t"
-        "sub    %[b], %[b], %[s1], lsr #31\n\t"
-        "asr    %[b], %[b], %[s0]\n\t"
-        "ssat   %[b], #8, %[b]\n\t"
-        "ldr    %[a], %[step]\n\t"
-        "strb   %[b], [%[out], %[a]]\n\t"
-        "ldr    %[a], %[step2]\n\t"
-        "add    %[out], %[out], %[a]\n\t"
-        "ldr    %[a], %[end]\n\t"
-        "cmp    %[r0], %[a]\n\t"
+        "ldr    r0, [sp, #4]\n\t"
+        "smmulr r2, r2, r0\n\t"
+        "smmulr r3, r3, r0\n\t"
+        "ldr    r0, [sp, #8]\n\t"
+        "add    r1, r0, r2, lsl #1\n\t"
+        "sub    r1, r1, r2, lsr #31\n\t"
+        "ldr    r2, [sp, #12]\n\t"
+        "asr    r1, r1, r2\n\t"
+        "ssat   r1, #8, r1\n\t"
+        "strb   r1, [lr]\n\t"
+        "add    r1, r0, r3, lsl #1\n\t"
+        "sub    r1, r1, r3, lsr #31\n\t"
+        "asr    r1, r1, r2\n\t"
+        "ssat   r1, #8, r1\n\t"
+        "ldr    r0, [sp, #16]\n\t"
+        "strb   r1, [lr, r0]\n\t"
+        "add    lr, lr, r0, lsl #1\n\t"
+        "ldr    r0, [sp, #20]\n\t"
+        "cmp    r10, r0\n\t"
         "bne    1b\n\t"
-        /* Row done: past the plane's two extra columns, the next row's end, one row fewer. */
-        "add    %[r0], %[r0], #4\n\t"
-        "add    %[r1], %[r1], #4\n\t"
-        "add    %[r2], %[r2], #4\n\t"
-        "ldr    %[b], %[row_bytes]\n\t"
-        "add    %[a], %[a], %[b]\n\t"
-        "str    %[a], %[end]\n\t"
-        "ldr    %[a], %[rows]\n\t"
-        "subs   %[a], %[a], #1\n\t"
-        "str    %[a], %[rows]\n\t"
+        /* Row done: past the plane's two extra columns, the next row's end, unless that is the stop. */
+        "add    r10, r10, #4\n\t"
+        "add    r11, r11, #4\n\t"
+        "add    r12, r12, #4\n\t"
+        "ldr    r1, [sp, #24]\n\t"
+        "add    r0, r0, r1\n\t"
+        "str    r0, [sp, #20]\n\t"
+        "ldr    r1, [sp, #28]\n\t"
+        "cmp    r0, r1\n\t"
         "bne    1b\n\t"
-        : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [out] "+r"(out), [a] "=&r"(a), [b] "=&r"(b),
-          [s0] "=&r"(s0), [s1] "=&r"(s1), [end] "+m"(m.end), [rows] "+m"(m.rows)
-        : [w01a] "r"(w[0]), [w12a] "r"(w[1]), [w01b] "r"(w[2]), [w12b] "r"(w[3]), [w01c] "r"(w[4]),
-          [w12c] "r"(w[5]), [bias] "m"(m.bias2), [mult] "m"(m.multiplier), [round] "m"(m.rounding),
-          [shift] "m"(m.right_plus_one), [step] "m"(m.step), [step2] "m"(m.step2), [row_bytes] "m"(m.row_bytes)
-        : "cc", "memory");
+        "add    sp, sp, #32\n\t"
+        "pop    {r4-r11, pc}\n\t");
 }
 #endif
 
@@ -435,9 +457,11 @@ KWS_INLINE void planar_channel(const kws_conv_params_t *p, int mode, const int16
     }
 #if KWS_NN_ASM
     if (mode == KWS_REQUANT_FAST_INT8 && pairs > 0 && !(out_w & 1) && p->out_h > 0) {
-        const kws_planar_asm_t m = {k.bias2, k.multiplier, k.rounding, k.right_plus_one, step, 2 * step,
-                                    plane + out_w, 2 * stride,   p->out_h};
-        planar_channel_int8(plane, stride, out, w, m);
+        const kws_planar_asm_t args = {k.bias2,     k.multiplier, k.rounding,
+                                       k.right_plus_one, step,     plane + out_w,
+                                       2 * stride,  plane + out_w + (int32_t)p->out_h * stride, plane,
+                                       out,         w16};
+        planar_channel_int8(&args);
         return;
     }
 #endif

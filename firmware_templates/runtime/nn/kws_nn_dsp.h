@@ -70,16 +70,22 @@ KWS_INLINE int32_t kws_sxtab16_hi(int32_t acc, int32_t x)
 
 #endif /* KWS_USE_DSP */
 
-/* Where the kernels may use their few inline-assembly loops (the innermost
- * ones, where GCC 12 runs out of registers and spills): GCC-compatible
- * compilers, optimising (so that no frame pointer takes a register; the
- * planar depthwise loop needs all 14), unless KWS_NN_NO_ASM is defined. Each
- * has a C twin that computes the same integers and is used otherwise. */
-#if KWS_USE_DSP && defined(__GNUC__) && defined(__OPTIMIZE__) && !defined(KWS_NN_NO_ASM)
+/* Where the kernels may use their two assembly loops (the innermost ones,
+ * where GCC 12 runs out of registers and spills): GCC on the DSP path, unless
+ * KWS_NN_NO_ASM is defined. Each is a naked function (KWS_NAKED): it saves
+ * and uses all 14 general registers itself, so it builds the same whatever
+ * the optimisation level or frame-pointer flags. Each has a C twin that
+ * computes the same integers and is used otherwise (clang, other compilers). */
+#if KWS_USE_DSP && defined(__GNUC__) && !defined(__clang__) && !defined(KWS_NN_NO_ASM)
 #define KWS_NN_ASM 1
+#define KWS_NAKED static __attribute__((naked, noinline)) /* arguments in r0-r3, per the AAPCS */
+#define KWS_ASM_ARG __attribute__((unused)) /* a naked function's parameter: read by its assembly only */
 #else
 #define KWS_NN_ASM 0
 #endif
+
+/* A compile-time check in C99: a negative array size if cond is false. */
+#define KWS_STATIC_ASSERT(name, cond) typedef char kws_static_assert_##name[(cond) ? 1 : -1]
 
 /* Keeps the compiler from moving loads across this point: in the tightest
  * loops, loads hoisted early hold registers that the loop needs, and the
