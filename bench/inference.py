@@ -113,6 +113,15 @@ def tflm_invoke_seconds(model: bytes, x: np.ndarray, repeat: int) -> float:
     return best
 
 
+def layer_counts(gen, x: np.ndarray, dsp: bool) -> list[dict]:
+    """Instructions of each operator of one inference (QEMU, a mark after every operator)."""
+    marks = run_generated(gen, x, "qemu", dsp=dsp, trace=True, count=True).marks
+    return [
+        {"op": layer.op, "macs": layer.macs, "instructions": b - a}
+        for layer, a, b in zip(gen.layers, marks, marks[1:], strict=False)
+    ]
+
+
 def bench_template(template: str, repeat: int) -> dict:
     model, what = model_for(template)
     graph = read_tflite(model, template)
@@ -126,6 +135,7 @@ def bench_template(template: str, repeat: int) -> dict:
         insns = run.marks[1] - run.marks[0]
         fp = measure_footprint(gen, dsp=dsp)
         m4["dsp" if dsp else "portable"] = {
+            "instructions_by_layer": layer_counts(gen, x[:1], dsp),
             "instructions_per_inference": insns,
             "instructions_per_mac": round(insns / gen.macs, 3),
             # Estimated from the executed instruction mix with the Cortex-M4 manual's cycle costs

@@ -254,7 +254,7 @@ def test_layers_run_in_place_where_the_kernels_allow_it():
         assert plan.in_place == set(range(len(graph.operators))), name
     kws25k = generate_c(read_tflite(model_bytes("kws25k"))).plan
     assert kws25k.in_place == set(range(1, 9))  # not the strided first convolution, the mean or the dense head
-    assert kws25k.arena_size < 12_500  # one 25x12x36 activation buffer, the input and scratch (21,784 without)
+    assert kws25k.arena_size < 12_500  # one 25x12x36 activation buffer, the input and scratch (23,120 without)
 
 
 def test_generated_code_is_readable_with_one_commented_call_per_layer():
