@@ -35,6 +35,16 @@ def test_inference_figures_are_quoted_from_the_saved_run():
     quoted(f"**{dsp['estimated_cycles_per_mac']:.2f}**", "kws25k estimated cycles per MAC")
     quoted(f"{dsp['flash_bytes']:,} B | {dsp['ram_bytes']:,} B", "kws25k flash and RAM")
     quoted(f"{portable['instructions_per_inference']:,} ({portable['instructions_per_mac']:.2f} per MAC)", "portable")
+    layers = dsp["instructions_by_layer"]
+    by_kind = {
+        "first convolution": layers[0]["instructions"],
+        "depthwise (4 layers)": sum(x["instructions"] for x in layers if x["op"] == "DEPTHWISE_CONV_2D"),
+        "pointwise (4 layers)": sum(x["instructions"] for x in layers[1:] if x["op"] == "CONV_2D"),
+        "mean": sum(x["instructions"] for x in layers if x["op"] == "MEAN"),
+    }
+    for kind, count in by_kind.items():
+        quoted(f"| {kind} | ", f"kws25k per-layer row {kind}")
+        quoted(f" | {count / 1e6:.2f} M |", f"kws25k per-layer figure {kind}")
     for template in ("kws10k", "kws50k"):
         other = results("inference")["templates"][template]["cortex_m4"]["dsp"]
         figure = f"{other['instructions_per_inference']:,} instructions ({other['instructions_per_mac']:.2f} per MAC)"
