@@ -374,6 +374,30 @@ def test_dropped_files_are_imported_with_kwsgen_imports_checks(client, proj, tmp
     assert empty.status_code == 400 and "no files" in empty.json()["error"]
 
 
+def test_a_dropped_file_that_cannot_be_written_gets_one_line_and_changes_nothing(client, proj, tmp_path, monkeypatch):
+    from kwsgen import fsutil
+
+    good = write(tmp_path / "dee yes.wav", clip(np.random.default_rng(4), 1.25))
+    files = [("files", ("dee yes.wav", good.read_bytes(), "audio/wav"))]
+    before = snapshot(proj.root)
+    monkeypatch.setattr(fsutil, "_writes", 0)
+    monkeypatch.setenv("KWSGEN_FAULT_WRITES", "1")  # the import's first write fails as a full disk does
+    got = client.post("/api/import", files=files, data={"label": "yes"}, headers=HEADERS)
+    error = got.json()["error"]
+    assert got.status_code == 400 and error.startswith(str(proj.root / "recordings" / "dee yes.wav"))
+    assert "No space left on device" in error and error.endswith("nothing was changed") and "\n" not in error
+    monkeypatch.delenv("KWSGEN_FAULT_WRITES")
+    assert snapshot(proj.root) == before  # all or nothing, and the staged upload is gone
+    # Staging itself fails: .kwsgen/upload is not a folder.
+    upload = proj.root / ".kwsgen" / "upload"
+    shutil.rmtree(upload, ignore_errors=True)
+    upload.write_text("in the way")
+    got = client.post("/api/import", files=files, data={"label": "yes"}, headers=HEADERS)
+    error = got.json()["error"]
+    assert got.status_code == 500 and str(upload) in error and error.endswith("nothing was saved"), error
+    assert "\n" not in error and not (proj.root / "recordings" / "dee yes.wav").exists()
+
+
 # ---- a trained model -----------------------------------------------------------------------------------
 
 

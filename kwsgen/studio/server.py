@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..errors import KwsgenError
 from ..project import Project
 from ..project.editing import StaleEdit
-from . import api
+from . import LOOPBACK, api
 
 WEB_DIR = Path(__file__).parent / "web"
 VENDOR_DIR = WEB_DIR / "node_modules" / "wavesurfer.js" / "dist"
@@ -87,6 +87,12 @@ def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _failed_write(exc: OSError) -> Response:
+    """A write that failed (full disk, read-only folder), as one line: the file and why."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return _error(500, f"{where}{exc.strerror or exc}; nothing was saved")
+
+
 def _json_body(request_body: bytes) -> dict:
     try:
         body = json.loads(request_body or b"{}")
@@ -119,8 +125,7 @@ def create_app(root: str | Path, token: str, hosts: set[str] | None = None) -> S
             except KwsgenError as exc:
                 return _error(400, str(exc))
             except OSError as exc:  # a write that failed (full disk, read-only folder): the file and why
-                where = f"{exc.filename}: " if exc.filename else ""
-                return _error(500, f"{where}{exc.strerror or exc}; nothing was saved")
+                return _failed_write(exc)
             if isinstance(result, Response):
                 return result
             return JSONResponse(result)
@@ -177,6 +182,8 @@ def create_app(root: str | Path, token: str, hosts: set[str] | None = None) -> S
         except KwsgenError as exc:
             # The importer names the staged copy; the person knows the file by its own name.
             return _error(400, str(exc).replace(f"{folder}/", ""))
+        except OSError as exc:  # staging or importing failed to write (imports are all or nothing)
+            return _failed_write(exc)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return JSONResponse(result)
@@ -188,7 +195,7 @@ def create_app(root: str | Path, token: str, hosts: set[str] | None = None) -> S
         Route("/vendor/{name:path}", vendor_file),
         *[Route(path, endpoint(handler), methods=[method]) for path, method, handler in api.ROUTES],
     ]
-    hosts = {"127.0.0.1", "localhost", "::1"} if hosts is None else hosts
+    hosts = LOOPBACK if hosts is None else hosts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
