@@ -118,7 +118,7 @@ def data(
     project = Project.open(project_dir)
     report = check_session(project, session)
     summary = project_summary(project, session, report)
-    files = summary["recordings"]
+    n_recordings = summary["recordings"]
     total_s, labelled_s, counts = summary["audio_seconds"], summary["labelled_seconds"], summary["segments"]
     if as_json:
         console.print_json(json.dumps(summary))
@@ -126,7 +126,7 @@ def data(
             raise typer.Exit(1)
         return
     console.print(
-        f"{project.root}: {files} recordings, {total_s:.1f} s of audio; session {session!r} "
+        f"{project.root}: {n_recordings} recordings, {total_s:.1f} s of audio; session {session!r} "
         f"({', '.join(project.session_names())})"
     )
     table = Table(title=f"usable segments ({labelled_s:.1f} s)")
