@@ -421,27 +421,22 @@ KWS_NAKED void planar_channel_int8(const kws_planar_asm_t *args KWS_ASM_ARG)
 }
 #endif
 
-/* Output pair (x, x + 1) from rows r0..r2 at x: the reference for the assembly row. */
-KWS_INLINE void planar_pair(const int16_t *r0, const int16_t *r1, const int16_t *r2, const int32_t w[6],
-                            int32_t bias2, int32_t *s0_out, int32_t *s1_out)
+/* One kernel row's part of output pair (x, x + 1), from the plane row r at x (see above). */
+KWS_INLINE void planar_row(const int16_t *r, int32_t w01, int32_t w12, int32_t *s0, int32_t *s1)
 {
-    int32_t a = kws_load_pair(r0), b = kws_load_pair(r0 + 2);
-    int32_t s0 = __smlad(a, w[0], bias2), s1 = __smlatb(a, w[0], bias2);
-    s0 = __smlabt(b, w[1], s0);
-    s1 = __smlad(b, w[1], s1);
-    a = kws_load_pair(r1);
-    b = kws_load_pair(r1 + 2);
-    s0 = __smlad(a, w[2], s0);
-    s1 = __smlatb(a, w[2], s1);
-    s0 = __smlabt(b, w[3], s0);
-    s1 = __smlad(b, w[3], s1);
-    a = kws_load_pair(r2);
-    b = kws_load_pair(r2 + 2);
-    s0 = __smlad(a, w[4], s0);
-    s1 = __smlatb(a, w[4], s1);
-    s0 = __smlabt(b, w[5], s0);
-    *s1_out = __smlad(b, w[5], s1);
-    *s0_out = s0;
+    const int32_t a = kws_load_pair(r), b = kws_load_pair(r + 2);
+    *s0 = __smlabt(b, w12, __smlad(a, w01, *s0));
+    *s1 = __smlad(b, w12, __smlatb(a, w01, *s1));
+}
+
+/* Output pair (x, x + 1) from rows r0..r2 at x: the C twin of the assembly loop. */
+KWS_INLINE void planar_pair(const int16_t *r0, const int16_t *r1, const int16_t *r2, const int32_t w[6],
+                            int32_t bias2, int32_t *s0, int32_t *s1)
+{
+    *s0 = *s1 = bias2;
+    planar_row(r0, w[0], w[1], s0, s1);
+    planar_row(r1, w[2], w[3], s0, s1);
+    planar_row(r2, w[4], w[5], s0, s1);
 }
 
 /* One channel: w holds its six weight words (see kws_nn.h), out its first output. */
