@@ -368,12 +368,12 @@ KWS_NAKED void pixel_block_int8(const kws_block_loop_t *args KWS_ASM_ARG, const 
 #undef KWS_BLOCK_STORE
 #endif
 
-/* One block of pixels: every pair of output channels for the three pixels
- * whose outputs start at out_a, out_b and out_c, from channel `first` (even)
- * on. For an odd channel count the
- * generator pads the filter, bias, multiplier and shift arrays with one more
- * channel, which is computed and not stored. One channel index rather than a
- * pointer per array keeps few values alive around the dot product. */
+/* One block of pixels: every pair of output channels, from channel `first`
+ * (even) on, for the three pixels whose outputs start at out_a, out_b and
+ * out_c. For an odd channel count the generator pads the filter, bias,
+ * multiplier and shift arrays with one more channel, which is computed and
+ * not stored. One channel index rather than a pointer per array keeps few
+ * values alive around the dot product. */
 KWS_INLINE void pixel_block(const kws_conv_params_t *p, int mode, const int32_t *cols, int32_t depth4, int8_t *out_a,
                             int8_t *out_b, int8_t *out_c, int first)
 {

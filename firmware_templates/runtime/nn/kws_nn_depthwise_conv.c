@@ -317,11 +317,7 @@ typedef struct {
 
 KWS_INLINE int8_t planar_requant(int mode, int32_t acc2, const kws_planar_channel_t *k, int32_t lo, int32_t hi)
 {
-    const int32_t v = kws_requant_fast_x2(acc2, k->multiplier, k->rounding, k->right_plus_one);
-    if (mode == KWS_REQUANT_FAST_INT8) {
-        return kws_sat_s8(v);
-    }
-    return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+    return kws_requant_clamp(mode, kws_requant_fast_x2(acc2, k->multiplier, k->rounding, k->right_plus_one), lo, hi);
 }
 
 #if KWS_USE_DSP

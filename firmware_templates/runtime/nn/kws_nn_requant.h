@@ -36,6 +36,17 @@ typedef struct {
 #define KWS_REQUANT_PARAMS(p) \
     {(p)->multiplier, (p)->shift, (p)->rounding, (p)->output_offset, (p)->act_min, (p)->act_max}
 
+/* The requantised value v clamped to the activation range: one saturation in the full-int8 mode. */
+KWS_INLINE int8_t kws_requant_clamp(int mode, int32_t v, int32_t lo, int32_t hi)
+{
+    if (mode == KWS_REQUANT_FAST_INT8) {
+        return kws_sat_s8(v);
+    }
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
 KWS_INLINE int8_t kws_requant_one(int mode, int32_t acc, int32_t multiplier, int shift, int32_t rounding,
                                   int32_t offset, int32_t lo, int32_t hi)
 {
@@ -45,12 +56,7 @@ KWS_INLINE int8_t kws_requant_one(int mode, int32_t acc, int32_t multiplier, int
     } else {
         v = kws_requant_fast(acc, multiplier, rounding, shift);
     }
-    if (mode == KWS_REQUANT_FAST_INT8) {
-        return kws_sat_s8(v);
-    }
-    v = v < lo ? lo : v;
-    v = v > hi ? hi : v;
-    return (int8_t)v;
+    return kws_requant_clamp(mode, v, lo, hi);
 }
 
 KWS_INLINE int8_t kws_requant(int mode, const kws_requant_params_t *rq, int32_t acc, int channel)
