@@ -33,6 +33,15 @@ def pretrain(
         1.0, "--unknown-weight", help="Inputs of the 'unknown' class per epoch, as a multiple of --per-class."
     ),
     held_out: int = typer.Option(30, "--held-out-percent", help="Speakers kept out of pretraining, for the card."),
+    synthetic: int = typer.Option(
+        0,
+        "--synthetic",
+        help="Clips per command word said by espeak-ng voices (8 accents x ~85 variants), and the words' "
+        "phonetic neighbours as 'unknown'; they train only (0: none).",
+    ),
+    synthetic_share: float = typer.Option(
+        0.3, "--synthetic-share", help="Share of each class's inputs per epoch drawn from its synthetic clips."
+    ),
     seed: int = typer.Option(1, "--seed"),
 ) -> None:
     """Pretrain a base model on real speech, split by speaker, and write its model card.
@@ -49,6 +58,8 @@ def pretrain(
             "--epochs and --per-class must be positive, --unknown-weight within (0, 20] "
             "and --held-out-percent within 1..99"
         )
+    if synthetic < 0 or not 0 <= synthetic_share <= 1:
+        raise KwsgenError("--synthetic must be 0 or more and --synthetic-share within 0..1")
     cfg = PretrainConfig(
         template=template,
         words=tuple(w.strip() for w in words.split(",") if w.strip()),
@@ -56,6 +67,8 @@ def pretrain(
         per_class=per_class,
         unknown_weight=unknown_weight,
         held_out_percent=held_out,
+        synthetic=synthetic,
+        synthetic_share=synthetic_share,
         seed=seed,
     )
     card = run(data, out, cfg, extra_words, noise, log=console.print)

@@ -119,14 +119,20 @@ def say(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     return resample_to(audio, rate, RATE) if rate != RATE else audio
 
 
-def synthesise(words: list[str], variants: int, rng: np.random.Generator, noises: list[np.ndarray]) -> list[np.ndarray]:
+def synthesise(
+    words: list[str],
+    variants: int,
+    rng: np.random.Generator,
+    noises: list[np.ndarray],
+    voices: tuple[str, ...] | list[str] = VOICES,
+) -> list[np.ndarray]:
     """int16 one-second clips: each word in `variants` voices, at a random place, half of them over noise."""
     from .dataset import mix_noise
 
     clips = []
     for word in words:
         for v in range(variants):
-            voice = VOICES[(v + int(hashlib.sha1(word.encode()).hexdigest(), 16)) % len(VOICES)]
+            voice = voices[(v + int(hashlib.sha1(word.encode()).hexdigest(), 16)) % len(voices)]
             speech = say(word, voice, int(rng.integers(130, 200)), int(rng.integers(25, 75)))[:RATE]
             speech = 0.5 * speech / (np.abs(speech).max() + 1e-9) * 10 ** rng.uniform(-1, 0)
             clip = np.zeros(RATE)

@@ -36,6 +36,7 @@ from .tfutil import seed_everything, tf
 
 COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 UNKNOWN_CLASS, SILENCE_CLASS = "unknown", "silence"
+SYNTHETIC = "synthetic"  # Clip.source of espeak-ng clips: they only ever train
 _SPEAKER = re.compile(r"^(?:[a-z]+_)?([0-9a-f]{8})_nohash_\d+$")
 SAMPLES = 16000
 
@@ -52,6 +53,9 @@ class PretrainConfig:
     held_out_percent: int = 30
     validate_percent: int = 10  # of the pretraining speakers, for watching progress and calibrating int8
     label_smoothing: float = 0.1
+    synthetic: int = 0  # per command word: clips said by espeak-ng voices (kwsgen.train.synthetic); 0: none
+    synthetic_share: float = 0.3  # of each class's inputs per epoch drawn from its synthetic clips
+    synthetic_confusables: int = 15  # phonetic neighbours per command word, said the same way, as unknown
     seed: int = 1
     feature_rates: dict[str, float] = field(
         default_factory=lambda: {"time_mask": 0.3, "coefficient_mask": 0.3, "bias_noise": 0.2}
@@ -139,6 +143,22 @@ def split(clips: list[Clip], cfg: PretrainConfig) -> tuple[list[Clip], list[Clip
     return train, validate, held
 
 
+def synthetic_clips(cfg: PretrainConfig, classes: list[str], rng: np.random.Generator, log) -> list[Clip]:
+    """espeak-ng voices saying the command words, and their phonetic neighbours as unknown (train only)."""
+    if cfg.synthetic <= 0:
+        return []
+    from .synthetic import synthetic_words
+
+    said, near = synthetic_words(cfg.words, cfg.synthetic, cfg.synthetic_confusables, rng)
+    if not said:
+        log("espeak-ng not found: pretraining without synthetic speakers (apt-get install espeak-ng)")
+        return []
+    clips = [Clip(a, classes.index(w), f"synthetic:{w}", SYNTHETIC) for w, audio in said.items() for a in audio]
+    clips += [Clip(a, classes.index(UNKNOWN_CLASS), "synthetic:near", SYNTHETIC) for a in near]
+    log(f"{len(clips)} synthetic clips ({cfg.synthetic} per command word, {len(near)} of their neighbours)")
+    return clips
+
+
 def fixed_length(audio: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """One second: a random (or the middle) second of longer clips, zero-padded shorter ones."""
     if len(audio) >= SAMPLES:
@@ -173,11 +193,18 @@ class Epochs:
         minmax: MinMax,
         cfg: PretrainConfig,
     ):
-        self.by_class = [[c for c in clips if c.label == k] for k in range(n_classes)]
+        self.by_class = [[c for c in clips if c.label == k and c.source != SYNTHETIC] for k in range(n_classes)]
+        self.synthetic = [[c for c in clips if c.label == k and c.source == SYNTHETIC] for k in range(n_classes)]
         self.aug = AudioAugment()
         self.variants = {id(c): speed_variants(c.audio, self.aug.speeds) for c in clips if len(c.audio) <= SAMPLES}
         self.noises, self.silence, self.config, self.minmax, self.cfg = noises, silence, config, minmax, cfg
         self.unknown = unknown
+
+    def draw(self, label: int, rng: np.random.Generator) -> Clip:
+        """One clip of `label`: a synthetic one at the configured share (if it has any), else a real one."""
+        synthetic = self.synthetic[label]
+        pool = synthetic if synthetic and rng.random() < self.cfg.synthetic_share else self.by_class[label]
+        return pool[int(rng.integers(len(pool)))]
 
     def make(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         audio, labels = [], []
@@ -190,7 +217,7 @@ class Epochs:
                     start = int(rng.integers(0, max(1, len(bed) - SAMPLES)))
                     audio.append(to_int16(np.resize(bed[start:], SAMPLES) * gain))
                 else:
-                    clip = pool[int(rng.integers(len(pool)))]
+                    clip = self.draw(label, rng)
                     variants = self.variants.get(id(clip)) or [fixed_length(clip.audio, rng).astype(np.float32) / 32768]
                     audio.append(to_int16(augment_clip(variants, self.noises, SAMPLES, self.aug, rng)))
                 labels.append(label)
@@ -224,11 +251,14 @@ def pretrain(
     rng = np.random.default_rng(cfg.seed)
     clips, noises, classes = collect(data_dirs, extra_word_dirs or [], noise_dirs or [], cfg.words)
     train, validate, held = split(clips, cfg)
+    train += synthetic_clips(cfg, classes, rng, log)
     log(
         f"{len(clips)} clips, {len({c.speaker for c in clips if not c.speaker.startswith('extra:')})} speakers: "
         f"{len(train)} train, {len(validate)} validate, {len(held)} held out"
     )
-    minmax = MinMax.fit(np.concatenate(mfcc_batch([fixed_length(c.audio) for c in train], frontend)))
+    # the scale comes from real speech only: the device hears people, not espeak-ng
+    real = [c for c in train if c.source != SYNTHETIC]
+    minmax = MinMax.fit(np.concatenate(mfcc_batch([fixed_length(c.audio) for c in real], frontend)))
     x_val, y_val = features_of([c.audio for c in validate], frontend, minmax), np.array([c.label for c in validate])
     x_held, y_held = features_of([c.audio for c in held], frontend, minmax), np.array([c.label for c in held])
     epochs = Epochs(
@@ -302,9 +332,14 @@ def pretrain(
                 *(str(d) for d in noise_dirs or []),
             }
         ),
-        "clips": {"train": len(train), "validate": len(validate), "held_out": len(held)},
+        "clips": {
+            "train": len(train),
+            "validate": len(validate),
+            "held_out": len(held),
+            "synthetic": sum(c.source == SYNTHETIC for c in train),
+        },
         "speakers": {
-            "train": len({c.speaker for c in train if not c.speaker.startswith("extra:")}),
+            "train": len({c.speaker for c in train if not c.speaker.startswith(("extra:", "synthetic:"))}),
             "validate": len({c.speaker for c in validate if not c.speaker.startswith("extra:")}),
             "held_out": len({c.speaker for c in held}),
         },
