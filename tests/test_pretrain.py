@@ -96,3 +96,14 @@ def test_synthetic_voices_leave_out_the_example_projects_test_voices_and_say_eve
     assert sorted(said) == ["off", "yes"] and all(len(c) == 4 for c in said.values())
     assert len(near) == 6 and all(c.dtype == np.int16 and len(c) == 16000 for c in near)
     assert all(np.abs(c).max() > 1000 for clips_ in said.values() for c in clips_)  # speech, not silence
+
+
+def test_reserved_voices_are_the_example_projects_validate_and_test_voices():
+    import re
+    from pathlib import Path
+
+    from kwsgen.train.synthetic import RESERVED
+
+    script = (Path(__file__).parent.parent / "host_tools" / "scripts" / "make_example_project.py").read_text()
+    held = re.findall(r'Speaker\("[^"]+", "espeak-ng", "([^"+]+)\+([^"]+)", [^)]*"(?:Validate|Test)"\)', script)
+    assert len(held) == 8 and {(accent, variant.lower()) for accent, variant in held} == RESERVED
