@@ -83,14 +83,13 @@ from kwsgen.firmware.app import DetectionRule, load_spec  # noqa: E402
 from kwsgen.firmware.events import Detection, score_events  # noqa: E402
 from kwsgen.firmware.simulate import apply_rule, classified_frames  # noqa: E402
 from kwsgen.project import UNKNOWN, Project, apply_plan, example_project_dir, plan_speech_commands  # noqa: E402
-from kwsgen.project.store import Segment  # noqa: E402
+from kwsgen.train.devstream import assemble, keyword_span  # noqa: E402
 from kwsgen.train.negatives import sentence_part  # noqa: E402
 from kwsgen.train.pretrain import speaker_bucket, speaker_of  # noqa: E402
 from kwsgen.train.transfer import train_project  # noqa: E402
 
 DATA = Path(os.environ.get("KWSGEN_SHARED_DATA", REPO.parent / "shared" / "data"))
 RATE = 16000
-SEGMENT = 20000
 KEYWORDS = ["yes", "no", "on", "off"]
 OTHER_COMMANDS = ["down", "go", "left", "right", "stop", "up"]
 FOLDS = 2
@@ -122,38 +121,6 @@ def noises() -> list[np.ndarray]:
     return [read_audio(p).astype(np.float64) for p in sorted((DATA / "background_noise").glob("*.flac"))]
 
 
-def bed(rng: np.random.Generator, beds: list[np.ndarray], n: int, level: float) -> np.ndarray:
-    source = beds[int(rng.integers(len(beds)))]
-    start = int(rng.integers(0, len(source) - n))
-    piece = source[start : start + n]
-    return piece * level / (np.std(source) + 1e-9)
-
-
-def over_noise(audio: np.ndarray, rng, beds, snr_db: float | None) -> np.ndarray:
-    """The clip over a quiet room (snr None: noise at about -60 dBFS) or over noise at snr_db."""
-    x = audio.astype(np.float64)
-    if snr_db is None:
-        noise = bed(rng, beds, len(x), 30.0)
-    else:
-        loud = np.abs(x) > 0.05 * max(1.0, float(np.abs(x).max()))
-        speech = np.sqrt(np.mean(x[loud] ** 2)) if loud.any() else 1.0
-        noise = bed(rng, beds, len(x), speech / 10 ** (snr_db / 20))
-    return x + noise
-
-
-def assemble(pieces: list[tuple[np.ndarray, str]], rng, beds, gap_s: tuple[float, float], snr_db: tuple[int, int]):
-    """One stream: each piece after a gap of quiet room, a third of them over noise; (audio, spans)."""
-    out, spans, at = [], [], 0
-    for audio, source in pieces:
-        gap = int(rng.uniform(*gap_s) * RATE)
-        snr = float(rng.uniform(*snr_db)) if rng.random() < 1 / 3 else None
-        out += [bed(rng, beds, gap, 30.0), over_noise(audio, rng, beds, snr)]
-        spans.append((at + gap, at + gap + len(audio), source))
-        at += gap + len(audio)
-    out.append(bed(rng, beds, RATE, 30.0))
-    return np.clip(np.round(np.concatenate(out)), -32768, 32767).astype(np.int16), spans
-
-
 def negative_stream(fold: int, rng, beds):
     sc = DATA / "speech_commands_v2"
     words = [
@@ -177,7 +144,7 @@ def positive_stream(fold: int, rng, beds):
     paths = [p for k in KEYWORDS for p in sorted((sc / k).glob("*.flac")) if speaker_fold(p) == fold]
     pieces = [(read_audio(paths[i]), paths[i].parent.name) for i in rng.permutation(len(paths))]
     audio, spans = assemble(pieces, rng, beds, (1.0, 2.5), (5, 20))
-    truth = [Segment("positive", (a + b) // 2 - SEGMENT // 2, (a + b) // 2 + SEGMENT // 2, w) for a, b, w in spans]
+    truth = [keyword_span(a, b, w, "positive") for a, b, w in spans]
     return audio, truth
 
 

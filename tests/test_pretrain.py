@@ -9,7 +9,19 @@ import pytest
 
 from kwsgen.cli.main import main
 from kwsgen.frontend import FrontendConfig, MinMax
-from kwsgen.train.pretrain import SILENCE_CLASS, SYNTHETIC, UNKNOWN_CLASS, Clip, Epochs, PretrainConfig, split
+from kwsgen.train.devstream import development_stream, score
+from kwsgen.train.pretrain import (
+    SILENCE_CLASS,
+    SYNTHETIC,
+    UNKNOWN_CLASS,
+    Clip,
+    Epochs,
+    PretrainConfig,
+    candidate_epochs,
+    choose_epoch,
+    development_sentences,
+    split,
+)
 
 from .conftest import in_ci
 
@@ -107,3 +119,89 @@ def test_reserved_voices_are_the_example_projects_validate_and_test_voices():
     script = (Path(__file__).parent.parent / "host_tools" / "scripts" / "make_example_project.py").read_text()
     held = re.findall(r'Speaker\("[^"]+", "espeak-ng", "([^"+]+)\+([^"]+)", [^)]*"(?:Validate|Test)"\)', script)
     assert len(held) == 8 and {(accent, variant.lower()) for accent, variant in held} == RESERVED
+
+
+@pytest.mark.parametrize("option", [["--select-from", "1.5"], ["--select-every", "0"]])
+def test_bad_selection_options_get_one_line(tmp_path, capsys, option):
+    assert main(["pretrain", "--data", str(tmp_path), "--out", str(tmp_path / "out"), *option]) != 0
+    err = capsys.readouterr().err
+    assert "--select-from must be within 0..1" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_candidates_are_every_select_every_epochs_from_select_from_and_always_the_last():
+    assert candidate_epochs(PretrainConfig(epochs=100)) == list(range(60, 101, 5))
+    assert candidate_epochs(PretrainConfig(epochs=12, select_from=0.5, select_every=4)) == [6, 10, 12]
+    assert candidate_epochs(PretrainConfig(epochs=100, select_from=1)) == [100]
+    assert candidate_epochs(PretrainConfig(epochs=3, select_from=0, select_every=1)) == [1, 2, 3]
+
+
+def scored(epoch: int, miss: float, per_hour: float, validate: float) -> dict:
+    development = {"miss_rate": miss, "false_alarms_per_hour": per_hour}
+    return {"epoch": epoch, "validate_accuracy": validate, "development": development}
+
+
+def test_the_kept_epoch_has_the_fewest_false_alarms_at_the_target_miss_rate_then_the_best_validate_accuracy():
+    cfg = PretrainConfig(epochs=100)
+    history = [scored(e, 0.1, 50.0, 0.8) for e in range(1, 101)]
+    history[9] = scored(10, 0.05, 1.0, 0.9)  # better, but not a candidate
+    history[69] = scored(70, 0.2, 5.0, 0.9)  # few false alarms only because it misses twice the target
+    history[59] = scored(60, 0.1, 20.0, 0.7)
+    assert choose_epoch(history, candidate_epochs(cfg), cfg) == 60
+    history[79] = scored(80, 0.08, 20.0, 0.75)  # as few false alarms, better validate accuracy
+    assert choose_epoch(history, candidate_epochs(cfg), cfg) == 80
+    unscored = [{"epoch": e, "validate_accuracy": 0.5} for e in range(1, 101)]
+    assert choose_epoch(unscored, [100], cfg) == 100
+
+
+def loud_centre(x: np.ndarray) -> np.ndarray:
+    """A perfect detector of loud clips: "yes" (class 0) when the middle of the cascade is loud, else unknown."""
+    level = x[:, 22:27, 0].astype(np.float64).mean(axis=1)
+    loud = level > (level.min() + level.max()) / 2
+    out = np.zeros((len(x), len(CLASSES)), np.int64)
+    out[loud, 0], out[~loud, CLASSES.index(UNKNOWN_CLASS)] = 250, 250
+    return out
+
+
+def always_yes(x: np.ndarray) -> np.ndarray:
+    out = np.zeros((len(x), len(CLASSES)), np.int64)
+    out[:, 0] = 250
+    return out
+
+
+def test_development_stream_counts_false_alarms_at_the_target_miss_rate():
+    rng = np.random.default_rng(0)
+    words = [((rng.standard_normal(16000) * 8000).astype(np.int16), "yes") for _ in range(8)]
+    words += [((rng.standard_normal(16000) * 20).astype(np.int16), UNKNOWN_CLASS) for _ in range(8)]
+    sentences = [(rng.standard_normal(64000) * 20).astype(np.int16) for _ in range(3)]
+    stream = development_stream(words, sentences, ("yes",), [], rng)
+    assert len(stream.truth) == 8 and all(t.label == "yes" and t.end - t.start == 20000 for t in stream.truth)
+    assert all(
+        a.end <= b.start for a, b in zip(stream.truth[:-1], stream.truth[1:], strict=True)
+    )  # spans never overlap
+    assert stream.negative_seconds == pytest.approx((len(stream.audio) - 8 * 20000) / 16000)
+    config = FrontendConfig()
+    minmax = MinMax(np.full(config.n_coeffs, -150_000), np.full(config.n_coeffs, 150_000))
+    perfect = score(stream, loud_centre, CLASSES, ("yes",), 0.1, config, minmax, suppress=100)
+    assert perfect.miss_rate == 0 and perfect.false_alarms == 0 and perfect.threshold > 0.9
+    eager = score(stream, always_yes, CLASSES, ("yes",), 0.1, config, minmax, suppress=100)
+    # one report per suppress period (2 s) wherever no keyword's span catches it
+    assert eager.miss_rate < 0.5 and stream.negative_seconds / 2 * 0.5 < eager.false_alarms <= stream.negative_seconds
+    assert eager.false_alarms_per_hour == pytest.approx(eager.false_alarms / stream.negative_seconds * 3600)
+
+
+def test_only_the_calibration_sentences_pick_the_checkpoint(tmp_path):
+    import soundfile as sf
+
+    from kwsgen.train.negatives import sentence_part
+
+    folder = tmp_path / "sentences"
+    folder.mkdir()
+    parts = {}
+    for i in range(40):
+        path = folder / f"s{i}.flac"
+        sf.write(path, np.full(1600, i + 1, np.int16), 16000)
+        parts[i + 1] = sentence_part(path)
+    assert set(parts.values()) == {"train", "calibrate", "held_out"}
+    picked = sorted(int(a[0]) for a in development_sentences([tmp_path]))
+    assert picked == sorted(k for k, part in parts.items() if part == "calibrate")

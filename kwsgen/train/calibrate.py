@@ -335,6 +335,17 @@ def audio_stream(
     return Stream(frames, outputs(windows), np.ones(len(frames), bool), truth)
 
 
+def window_centres(config: FrontendConfig) -> Callable[[np.ndarray], np.ndarray]:
+    """Frame index -> the sample at the centre of the cascade classified there (a detection at frame f reports
+    sample hop * f + window - 1, the end of its cascade)."""
+    half = config.cascade_samples // 2
+
+    def centre(frames: np.ndarray) -> np.ndarray:
+        return frames * config.hop_size + config.window_size - half
+
+    return centre
+
+
 def batch_outputs(tflite: bytes) -> Outputs:
     """The int8 model on many inputs at once: TFLite's built-in kernels without delegates, batched (within a
     step or two of TFLite Micro on a few outputs; exactness is for the firmware, not for choosing thresholds)."""
@@ -380,12 +391,7 @@ def calibrate(
     target = settings.detection.target_false_alarms_per_hour
     outputs = batch_outputs(tflite)
     val_audio, val_truth, val_unknown = segments_stream(validate, audio_of, config.sample_rate // 4)
-    # One sample window = hop * frame + window - 1 is reported; its classified window's centre:
-    half = config.cascade_samples // 2
-
-    def centre(frames: np.ndarray) -> np.ndarray:
-        return frames * config.hop_size + config.window_size - half
-
+    centre = window_centres(config)
     result = {"target_false_alarms_per_hour": target}
     for mode in ("filter", "continuous"):
         continuous = mode == "continuous"
