@@ -513,6 +513,29 @@ def run_truth_checks(project):
         assert bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_run_truth_writes_its_files_under_the_project_lock(project, spec, monkeypatch):
+    """The predictions session and the files made from it are one change: no other run may interleave them."""
+    import kwsgen.fsutil
+    import kwsgen.project.exporters
+    from kwsgen.firmware.events import evaluate_files
+    from kwsgen.project import transaction
+
+    held = []
+    export, write = kwsgen.project.exporters.export_audacity, kwsgen.fsutil.atomic_write_text
+
+    def watched(real):
+        def call(*args, **kwargs):
+            held.append(transaction._held.get(project.root.resolve(), 0))
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(kwsgen.project.exporters, "export_audacity", watched(export))
+    monkeypatch.setattr(kwsgen.fsutil, "atomic_write_text", watched(write))
+    evaluate_files(project, spec, "Training Session", progress=False, set_name="Test", predictions_session="Locked")
+    assert len(held) >= 2 and all(depth >= 1 for depth in held)
+
+
 def test_an_interrupted_recording_keeps_what_was_captured_in_a_valid_file(tmp_path):
     audio = (np.arange(SPP * 5) % 3000 - 1500).astype(np.int16)
     frames = [encode_frame(i, audio[i * SPP : (i + 1) * SPP]) for i in range(5)]

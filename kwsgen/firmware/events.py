@@ -259,16 +259,17 @@ def evaluate_files(
     window = spec.frontend.cascade_samples
     report = score_events(truth, found, keywords, window, seconds, rate)
     report.files = list(files)
+    folder = project.root / "model_testing" / predictions_session.replace(" ", "_")
+    # one lock for the session and the files made from it, so that a concurrent run cannot interleave them
     with project_lock(project.root):
         session = project.load_session(predictions_session, create=True)
         session.segments = [s for s in session.segments if s.file not in tested]
         session.add(prediction_segments(found, window, lengths))
         project.save_session(session)
-    folder = project.root / "model_testing" / predictions_session.replace(" ", "_")
-    export_audacity(project, predictions_session, folder / "audacity", force=True)
-    atomic_write_text(
-        folder / "events.json",
-        json.dumps({"truth": truth_session, "engine": engine, "files": len(files), **report.as_dict()}, indent=1)
-        + "\n",
-    )
+        export_audacity(project, predictions_session, folder / "audacity", force=True)
+        atomic_write_text(
+            folder / "events.json",
+            json.dumps({"truth": truth_session, "engine": engine, "files": len(files), **report.as_dict()}, indent=1)
+            + "\n",
+        )
     return report, folder
