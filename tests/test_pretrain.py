@@ -21,6 +21,7 @@ from kwsgen.train.pretrain import (
     choose_epoch,
     development_sentences,
     split,
+    unknown_source,
 )
 
 from .conftest import in_ci
@@ -205,3 +206,29 @@ def test_only_the_calibration_sentences_pick_the_checkpoint(tmp_path):
     assert set(parts.values()) == {"train", "calibrate", "held_out"}
     picked = sorted(int(a[0]) for a in development_sentences([tmp_path]))
     assert picked == sorted(k for k, part in parts.items() if part == "calibrate")
+
+
+def test_unknown_mix_sources_draws_each_source_of_unknown_speech_equally_often():
+    unknown = CLASSES.index(UNKNOWN_CLASS)
+    silent = np.zeros(16000, np.int16)
+    pool = [Clip(silent, unknown, f"extra:wake/{i}", "wake_words") for i in range(60)]
+    pool += [Clip(silent, unknown, f"extra:sentences/{i}", "sentences") for i in range(3)]
+    pool += [Clip(silent, unknown, f"{i:08x}", "speech_commands_v2") for i in range(6)]
+    config = FrontendConfig()
+    minmax = MinMax(np.full(config.n_coeffs, -150_000), np.full(config.n_coeffs, 150_000))
+    shares = {}
+    for mix in ("clips", "sources"):
+        cfg = PretrainConfig(words=WORDS, unknown_mix=mix, feature_rates={})
+        epochs = Epochs(clips() + pool, [], len(CLASSES), CLASSES.index(SILENCE_CLASS), unknown, config, minmax, cfg)
+        rng = np.random.default_rng(4)
+        drawn = [unknown_source(epochs.draw(unknown, rng)) for _ in range(3000)]
+        shares[mix] = {s: drawn.count(s) / len(drawn) for s in ("wake_words", "sentences", "words")}
+        assert all(epochs.draw(0, rng).label == 0 for _ in range(50))  # other classes are drawn as before
+    assert shares["clips"]["wake_words"] > 0.8  # 60 of 72 clips (the 3 of clips() count as words)
+    assert all(abs(share - 1 / 3) < 0.04 for share in shares["sources"].values())
+
+
+def test_a_bad_unknown_mix_gets_one_line(tmp_path, capsys):
+    assert main(["pretrain", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--unknown-mix", "words"]) != 0
+    err = capsys.readouterr().err
+    assert "--unknown-mix must be clips or sources" in err and len(err.strip().splitlines()) == 1

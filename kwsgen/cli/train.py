@@ -32,6 +32,12 @@ def pretrain(
     unknown_weight: float = typer.Option(
         1.0, "--unknown-weight", help="Inputs of the 'unknown' class per epoch, as a multiple of --per-class."
     ),
+    unknown_mix: str = typer.Option(
+        "clips",
+        "--unknown-mix",
+        help="clips: every 'unknown' clip is drawn alike; sources: the other words of the --data folders and each "
+        "--extra-words folder are drawn equally often.",
+    ),
     held_out: int = typer.Option(30, "--held-out-percent", help="Speakers kept out of pretraining, for the card."),
     synthetic: int = typer.Option(
         0,
@@ -72,6 +78,8 @@ def pretrain(
         )
     if synthetic < 0 or not 0 <= synthetic_share <= 1:
         raise KwsgenError("--synthetic must be 0 or more and --synthetic-share within 0..1")
+    if unknown_mix not in ("clips", "sources"):
+        raise KwsgenError(f"--unknown-mix must be clips or sources, not {unknown_mix!r}")
     if not 0 <= select_from <= 1 or select_every < 1:
         raise KwsgenError("--select-from must be within 0..1 and --select-every 1 or more")
     cfg = PretrainConfig(
@@ -80,6 +88,7 @@ def pretrain(
         epochs=epochs,
         per_class=per_class,
         unknown_weight=unknown_weight,
+        unknown_mix=unknown_mix,
         held_out_percent=held_out,
         synthetic=synthetic,
         synthetic_share=synthetic_share,

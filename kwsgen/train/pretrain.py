@@ -51,6 +51,7 @@ class PretrainConfig:
     learning_rate: float = 0.002
     per_class: int = 400  # training inputs per class and epoch, drawn with replacement
     unknown_weight: float = 1.0  # the unknown class gets this many times per_class: it holds every other word
+    unknown_mix: str = "clips"  # clips: every unknown clip alike; sources: each source of unknown speech alike
     held_out_percent: int = 30
     validate_percent: int = 10  # of the pretraining speakers, for watching progress and calibrating int8
     label_smoothing: float = 0.1
@@ -78,6 +79,11 @@ class Clip:
     label: int
     speaker: str
     source: str
+
+
+def unknown_source(clip: Clip) -> str:
+    """Where an unknown clip comes from: other words of the --data folders, or one --extra-words folder."""
+    return clip.source if clip.speaker.startswith("extra:") else "words"
 
 
 def speaker_of(path: Path) -> str:
@@ -233,11 +239,22 @@ class Epochs:
         self.variants = {id(c): speed_variants(c.audio, self.aug.speeds) for c in clips if len(c.audio) <= SAMPLES}
         self.noises, self.silence, self.config, self.minmax, self.cfg = noises, silence, config, minmax, cfg
         self.unknown = unknown
+        sources: dict[str, list[Clip]] = {}
+        for c in self.by_class[unknown] if cfg.unknown_mix == "sources" else []:
+            sources.setdefault(unknown_source(c), []).append(c)
+        self.unknown_sources = [sources[k] for k in sorted(sources)]
 
     def draw(self, label: int, rng: np.random.Generator) -> Clip:
-        """One clip of `label`: a synthetic one at the configured share (if it has any), else a real one."""
+        """One clip of `label`: a synthetic one at the configured share (if it has any), else a real one; with
+        unknown_mix "sources", an unknown clip comes from each source (other words, each extra-words folder)
+        equally often, so that a few thousand wake phrases do not make "unknown" mean six phrases."""
         synthetic = self.synthetic[label]
-        pool = synthetic if synthetic and rng.random() < self.cfg.synthetic_share else self.by_class[label]
+        if synthetic and rng.random() < self.cfg.synthetic_share:
+            pool = synthetic
+        elif label == self.unknown and self.unknown_sources:
+            pool = self.unknown_sources[int(rng.integers(len(self.unknown_sources)))]
+        else:
+            pool = self.by_class[label]
         return pool[int(rng.integers(len(pool)))]
 
     def make(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
