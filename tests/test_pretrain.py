@@ -131,7 +131,7 @@ def test_bad_selection_options_get_one_line(tmp_path, capsys, option):
 
 
 def test_candidates_are_every_select_every_epochs_from_select_from_and_always_the_last():
-    assert candidate_epochs(PretrainConfig(epochs=100)) == list(range(60, 101, 5))
+    assert candidate_epochs(PretrainConfig(epochs=100, select_from=0.6)) == list(range(60, 101, 5))
     assert candidate_epochs(PretrainConfig(epochs=12, select_from=0.5, select_every=4)) == [6, 10, 12]
     assert candidate_epochs(PretrainConfig(epochs=100, select_from=1)) == [100]
     assert candidate_epochs(PretrainConfig(epochs=3, select_from=0, select_every=1)) == [1, 2, 3]
@@ -143,7 +143,7 @@ def scored(epoch: int, miss: float, per_hour: float, validate: float) -> dict:
 
 
 def test_the_kept_epoch_has_the_fewest_false_alarms_at_the_target_miss_rate_then_the_best_validate_accuracy():
-    cfg = PretrainConfig(epochs=100)
+    cfg = PretrainConfig(epochs=100, select_from=0.6)
     history = [scored(e, 0.1, 50.0, 0.8) for e in range(1, 101)]
     history[9] = scored(10, 0.05, 1.0, 0.9)  # better, but not a candidate
     history[69] = scored(70, 0.2, 5.0, 0.9)  # few false alarms only because it misses twice the target

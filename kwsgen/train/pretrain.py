@@ -58,7 +58,7 @@ class PretrainConfig:
     synthetic: int = 0  # per command word: clips said by espeak-ng voices (kwsgen.train.synthetic); 0: none
     synthetic_share: float = 0.3  # of each class's inputs per epoch drawn from its synthetic clips
     synthetic_confusables: int = 15  # phonetic neighbours per command word, said the same way, as unknown
-    select_from: float = 0.6  # candidate checkpoints from this share of the epochs on (1: the final weights)
+    select_from: float = 1.0  # candidate checkpoints from this share of the epochs on (1: the final weights)
     select_every: int = 5  # epochs between candidates
     dev_keywords: tuple[str, ...] = ()  # what the development stream detects (empty: every command word)
     dev_miss_rate: float = 0.1  # candidates are compared at the threshold that misses this share of them
