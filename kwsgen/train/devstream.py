@@ -25,7 +25,7 @@ import numpy as np
 
 from ..frontend import EnergyFilterConfig, FrontendConfig, MinMax
 from ..project.store import Segment
-from .calibrate import Q_GRID, Outputs, Rule, audio_stream, keyword_curve, window_centres
+from .calibrate import Q_GRID, Outputs, Rule, Stream, audio_stream, keyword_curve, window_centres
 
 RATE = 16000
 SEGMENT = 20000  # a keyword's span for scoring: one project segment centred on the clip
@@ -114,6 +114,16 @@ class DevScore:
         }
 
 
+def head_curve(
+    streams: list[Stream], labels: list[str], keywords: tuple[str, ...], config: FrontendConfig, suppress: int = 50
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """A model's head as a detector of `keywords` at every threshold of Q_GRID, one report per keyword and
+    `suppress` hops: (false alarms, keywords found, keywords there)."""
+    rule, centre = Rule(1, 1, suppress), window_centres(config)
+    curves = [keyword_curve(streams, labels.index(k), k, rule, centre) for k in keywords]
+    return sum(c.false_alarms for c in curves), sum(c.hits for c in curves), sum(c.events for c in curves)
+
+
 def score(
     stream: DevStream,
     outputs: Outputs,
@@ -127,11 +137,8 @@ def score(
 ) -> DevScore:
     """False alarms per hour of the model's own head on the stream, at the threshold that misses `miss_rate`."""
     s = audio_stream(stream.audio, stream.truth, outputs, True, every, config, EnergyFilterConfig(), minmax)
-    rule, centre = Rule(1, 1, suppress), window_centres(config)
-    curves = [keyword_curve([s], labels.index(k), k, rule, centre) for k in keywords]
-    events = sum(c.events for c in curves)
-    false_alarms = sum(c.false_alarms for c in curves)
-    missed = 1 - sum(c.hits for c in curves) / max(events, 1)
+    false_alarms, hits, events = head_curve([s], labels, keywords, config, suppress)
+    missed = 1 - hits / max(events, 1)
     within = np.flatnonzero(missed <= miss_rate + 1e-9)
     j = int(within.max()) if len(within) else 0  # thresholds rise along Q_GRID, and so do misses
     hours = stream.negative_seconds / 3600
