@@ -165,3 +165,10 @@ def test_studio_figures_are_quoted_from_the_saved_run():
     quoted(f"| {api['reference_kwsgen_data_summary_s']:.3f} |", "kwsgen data reference")
     quoted(f"| {browser['page_to_table_s']:.3f} |", "studio page to table")
     quoted(f"**{browser['ten_minute_recording_shown_s']:.3f}**", "studio 10-minute recording")
+
+
+def test_base_detection_figures_are_quoted_from_the_saved_run():
+    for base in results("base_detection")["bases"]:
+        at_20, at_50 = base["fewest_missed_at_most_20_per_hour"], base["fewest_missed_at_most_50_per_hour"]
+        row = f"| {base['base']} | {base['held_out_accuracy_int8']:.1%} | {at_20['miss_rate']:.1%} | {at_50['miss_rate']:.1%} |"
+        quoted(row, f"{base['base']} alone")
