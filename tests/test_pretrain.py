@@ -232,3 +232,59 @@ def test_a_bad_unknown_mix_gets_one_line(tmp_path, capsys):
     assert main(["pretrain", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--unknown-mix", "words"]) != 0
     err = capsys.readouterr().err
     assert "--unknown-mix must be clips or sources" in err and len(err.strip().splitlines()) == 1
+
+
+def speakers_in(buckets: range, n: int) -> list[str]:
+    from kwsgen.train.pretrain import speaker_bucket
+
+    found = (f"{i:08x}" for i in range(100_000) if speaker_bucket(f"{i:08x}") in buckets)
+    return [next(found) for _ in range(n)]
+
+
+def test_pretraining_with_a_development_stream_keeps_a_scored_epoch_and_says_so(tmp_path):
+    """End to end on a few noise 'words': candidates scored, one kept, the card records all of it."""
+    import json
+
+    import soundfile as sf
+
+    from kwsgen.train.negatives import sentence_part
+    from kwsgen.train.pretrain import pretrain
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data"
+    for word, level in (("yes", 6000), ("no", 3000), ("_unknown_", 800), ("_silence_", 20)):
+        (data / word).mkdir(parents=True)
+        for speaker in speakers_in(range(0, 10), 2) + speakers_in(range(10, 70), 4) + speakers_in(range(70, 100), 2):
+            sf.write(
+                data / word / f"{speaker}_nohash_0.wav", (rng.standard_normal(16000) * level).astype(np.int16), 16000
+            )
+    sentences = tmp_path / "extra" / "sentences"
+    sentences.mkdir(parents=True)
+    for i in range(12):
+        sf.write(sentences / f"s{i}.wav", (rng.standard_normal(32000) * 500).astype(np.int16), 16000)
+    calibration = sum(sentence_part(p) == "calibrate" for p in sentences.iterdir())
+    cfg = PretrainConfig(
+        template="kws10k", words=WORDS, epochs=3, per_class=8, select_from=0, select_every=1, feature_rates={}
+    )
+    card = pretrain([data], tmp_path / "base", cfg, [tmp_path / "extra"], progress=False, log=lambda *_: None)
+    scored = [h for h in card["history"] if "development" in h]
+    assert [h["epoch"] for h in scored] == [1, 2, 3] and all("held_out_accuracy_float" in h for h in scored)
+    assert card["kept_epoch"] == choose_epoch(card["history"], [1, 2, 3], cfg)
+    assert f"{calibration} calibration sentences" in card["selection"] and "4 keywords" in card["selection"]
+    saved = json.loads((tmp_path / "base" / "card.json").read_text())
+    assert saved["kept_epoch"] == card["kept_epoch"]
+    assert (
+        f"kept: epoch {card['kept_epoch']}, of the weights every 1 epochs"
+        in (tmp_path / "base" / "card.md").read_text()
+    )
+
+
+def test_pretraining_without_silence_or_noise_gets_one_line(tmp_path, capsys):
+    import soundfile as sf
+
+    (tmp_path / "yes").mkdir()
+    sf.write(tmp_path / "yes" / "0a0b0c0d_nohash_0.wav", np.zeros(16000, np.int16), 16000)
+    assert main(["pretrain", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--words", "yes"]) != 0
+    err = capsys.readouterr().err
+    assert "nothing for the 'silence' class" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

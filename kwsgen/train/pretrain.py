@@ -142,6 +142,8 @@ def collect(
     missing = [w for i, w in enumerate(words) if not any(c.label == i for c in clips)]
     if missing:
         raise KwsgenError(f"no clips for the word(s) {', '.join(missing)} in the --data folders")
+    if not noises and not any(c.label == silence for c in clips):
+        raise KwsgenError("nothing for the 'silence' class: give a _silence_ folder in --data, or --noise")
     return clips, noises, classes
 
 
@@ -325,7 +327,7 @@ def pretrain(
     epochs = Epochs(
         train, noises, len(classes), classes.index(SILENCE_CLASS), classes.index(UNKNOWN_CLASS), frontend, minmax, cfg
     )
-    dev = development(validate, classes, extra_word_dirs or [], noises, cfg, rng, log)
+    dev = development(validate, classes, extra_word_dirs or [], noises, cfg, log)
     candidates = candidate_epochs(cfg) if dev is not None else [cfg.epochs]
     snapshots: dict[int, list[np.ndarray]] = {}
 
@@ -436,7 +438,7 @@ def pretrain(
     return card
 
 
-def development(validate: list[Clip], classes: list[str], extra_word_dirs: list[Path], noises, cfg, rng, log):
+def development(validate: list[Clip], classes: list[str], extra_word_dirs: list[Path], noises, cfg, log):
     """The development stream from the validate speakers and the calibration sentences; None when it would
     choose nothing (selection off, or no dev keyword among the validate clips)."""
     from .devstream import development_stream
@@ -469,12 +471,12 @@ def choose_epoch(history: list[dict], candidates: list[int], cfg: PretrainConfig
 
 def selection_text(cfg: PretrainConfig, dev) -> str:
     if dev is None:
-        return "the final weights (no development stream)"
+        return "the final weights"
     return (
-        f"every {cfg.select_every} epochs from epoch {candidate_epochs(cfg)[0]}: fewest false alarms per hour on the "
-        f"development stream at {cfg.dev_miss_rate:.0%} of {'/'.join(cfg.detected_words)} missed, then validate "
-        f"accuracy ({len(dev.truth)} keywords, {dev.negative_seconds / 60:.1f} min without one, "
-        f"{dev.sentences} calibration sentences)"
+        f"of the weights every {cfg.select_every} epochs from epoch {candidate_epochs(cfg)[0]}, the fewest false "
+        f"alarms per hour on the development stream at {cfg.dev_miss_rate:.0%} of {'/'.join(cfg.detected_words)} "
+        f"missed, then the best validate accuracy ({len(dev.truth)} keywords, {dev.negative_seconds / 60:.1f} min "
+        f"without one, {dev.sentences} calibration sentences)"
     )
 
 
@@ -496,8 +498,8 @@ def write_card_markdown(path: Path, card: dict) -> None:
         f"- Data: {', '.join(card['data'])}",
         f"- Split: {card['split']}",
         f"- Clips: {card['clips']}; speakers: {card['speakers']}",
-        f"- Epochs: {card['epochs']} (cosine learning-rate decay), seed {card['seed']}; kept epoch "
-        f"{card['kept_epoch']}, chosen from {card.get('selection', 'the final weights')}",
+        f"- Epochs: {card['epochs']} (cosine learning-rate decay), seed {card['seed']}; kept: epoch "
+        f"{card['kept_epoch']}, {card.get('selection', 'the final weights')}",
         f"- Accuracy on held-out speakers: {card['held_out_accuracy_float']:.3f} float, "
         f"{card['held_out_accuracy_int8']:.3f} int8",
         f"- Per class (int8): {json.dumps(card['held_out_per_class_int8'])}",
