@@ -71,6 +71,7 @@ def test_held_out_speakers_are_never_trained_on():
         (["--select-from", "1.5"], "--select-from must be within 0..1"),
         (["--select-every", "0"], "--select-from must be within 0..1 and --select-every 1 or more"),
         (["--unknown-mix", "words"], "--unknown-mix must be clips or sources, not 'words'"),
+        (["--label-smoothing", "1"], "--label-smoothing must be within 0..1 (1 excluded)"),
     ],
 )
 def test_bad_pretrain_options_get_one_line(tmp_path, capsys, option, message):

@@ -38,6 +38,11 @@ def pretrain(
         help="clips: every 'unknown' clip is drawn alike; sources: the other words of the --data folders and each "
         "--extra-words folder are drawn equally often.",
     ),
+    label_smoothing: float = typer.Option(
+        0.1,
+        "--label-smoothing",
+        help="Share of each target spread over the other classes (0: none; 0.1 caps a confident output near 0.91).",
+    ),
     held_out: int = typer.Option(30, "--held-out-percent", help="Speakers kept out of pretraining, for the card."),
     synthetic: int = typer.Option(
         0,
@@ -80,6 +85,8 @@ def pretrain(
         )
     if synthetic < 0 or not 0 <= synthetic_share <= 1:
         raise KwsgenError("--synthetic must be 0 or more and --synthetic-share within 0..1")
+    if not 0 <= label_smoothing < 1:
+        raise KwsgenError("--label-smoothing must be within 0..1 (1 excluded)")
     if unknown_mix not in ("clips", "sources"):
         raise KwsgenError(f"--unknown-mix must be clips or sources, not {unknown_mix!r}")
     if not 0 <= select_from <= 1 or select_every < 1:
@@ -91,6 +98,7 @@ def pretrain(
         per_class=per_class,
         unknown_weight=unknown_weight,
         unknown_mix=unknown_mix,
+        label_smoothing=label_smoothing,
         held_out_percent=held_out,
         synthetic=synthetic,
         synthetic_share=synthetic_share,
