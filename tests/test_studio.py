@@ -473,6 +473,14 @@ def wait_for(condition, what: str, timeout: float = 15.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def open_live_view(driver, url: str) -> None:
+    """The live view, once its script has shown it (a fresh page keeps its views hidden until then)."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(url + "#/live")
+    wait_for(lambda: driver.find_element(By.ID, "live-port").is_displayed(), "the live view")
+
+
 def settled(driver) -> None:
     """Wait until the page has saved and redrawn its segments (it marks body[data-saving] meanwhile)."""
     wait_for(lambda: not driver.execute_script("return document.body.dataset.saving"), "the page to redraw")
@@ -632,7 +640,7 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
     studio = RunningStudio(trained, TOKEN)
     d = browser
     try:
-        d.get(studio.url + "#/live")
+        open_live_view(d, studio.url)
         d.find_element(By.ID, "live-port").send_keys(port)
         d.find_element(By.ID, "live-connect").click()
         wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#live-events tr")) > 4, "classifications", timeout=30)
@@ -652,7 +660,7 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
     device, port = start_virtual_device(*words, "-p", str(trained), "--capture", "--loop")
     studio = RunningStudio(trained, TOKEN)
     try:
-        d.get(studio.url + "#/live")
+        open_live_view(d, studio.url)
         d.find_element(By.ID, "live-port").send_keys(port)
         d.find_element(By.ID, "live-listen").click()
         canvas = d.find_element(By.ID, "live-timeline")
@@ -672,7 +680,7 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
     device, port = start_virtual_device(str(source), "-p", str(trained), "--capture", "--loop", "--speed", "2")
     studio = RunningStudio(trained, TOKEN)
     try:
-        d.get(studio.url + "#/live")
+        open_live_view(d, studio.url)
         d.find_element(By.ID, "live-port").send_keys(port)
         Select(d.find_element(By.ID, "rec-label")).select_by_value("on")
         Select(d.find_element(By.ID, "rec-set")).select_by_value("Train")
