@@ -77,7 +77,6 @@ class DevStream:
     truth: list[Segment]  # the dev keywords, SEGMENT samples around each clip
     negative_seconds: float  # audio outside the keywords' spans: where every detection is a false alarm
     sentences: int
-    clips: int
 
 
 def development_stream(
@@ -95,7 +94,7 @@ def development_stream(
     audio, spans = assemble([pieces[i] for i in order], rng, quiet, (0.5, 1.2), (5, 20))
     truth = [keyword_span(a, b, name, "development") for a, b, name in spans if name in keywords]
     covered = sum(min(t.end, len(audio)) - max(t.start, 0) for t in truth)
-    return DevStream(audio, truth, (len(audio) - covered) / RATE, len(sentences), len(clips))
+    return DevStream(audio, truth, (len(audio) - covered) / RATE, len(sentences))
 
 
 @dataclass
