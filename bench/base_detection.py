@@ -35,7 +35,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from detection import DATA, FOLDS, KEYWORDS, RATE, negative_stream, noises, positive_stream  # noqa: E402
+from detection import DATA, FOLDS, KEYWORDS, RATE, det_at_most, negative_stream, noises, positive_stream  # noqa: E402
 from results import save  # noqa: E402  (bench/results.py)
 
 from kwsgen.frontend import EnergyFilterConfig  # noqa: E402
@@ -81,17 +81,12 @@ def measure(name: str, negatives: list[np.ndarray], positives: list[tuple]) -> d
     return {
         "base": name,
         "held_out_accuracy_int8": base_card(name).get("held_out_accuracy_int8"),
-        "fewest_missed_at_most_20_per_hour": fewest_missed(det, 20.0),
-        "fewest_missed_at_most_50_per_hour": fewest_missed(det, 50.0),
+        "fewest_missed_at_most_20_per_hour": det_at_most(det, 20.0),
+        "fewest_missed_at_most_50_per_hour": det_at_most(det, 50.0),
         "false_alarms_per_hour_at_25_percent_missed": fewest_false_alarms(det, 0.25),
         "det": det[::4],
         "seconds": round(time.time() - started, 1),
     }
-
-
-def fewest_missed(det: list[dict], per_hour: float) -> dict | None:
-    within = [p for p in det if p["false_alarms_per_hour"] <= per_hour]
-    return min(within, key=lambda p: (p["miss_rate"], p["false_alarms_per_hour"])) if within else None
 
 
 def fewest_false_alarms(det: list[dict], miss_rate: float) -> dict | None:

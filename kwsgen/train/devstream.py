@@ -10,7 +10,7 @@ base model's own head runs along it as the firmware would in continuous mode
 (every `every` hops, one report per keyword and `suppress` hops), and the
 score is the false alarms per hour at the threshold where `miss_rate` of the
 dev keywords are missed (the issue's floor: 10%). A high miss-rate target
-keeps the count of false alarms large (tens on a quarter of an hour), so
+keeps the count of false alarms large (hundreds in half an hour), so
 candidates differ by more than one or two events.
 
 The same assembly (pieces, gaps, noise beds) makes bench/detection.py's
