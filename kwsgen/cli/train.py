@@ -62,6 +62,15 @@ def pretrain(
         "1 (default): keep the final weights.",
     ),
     select_every: int = typer.Option(5, "--select-every", help="Epochs between scored candidates."),
+    teacher: list[str] = typer.Option(
+        [],
+        "--teacher",
+        help="A finished base (kws10k, kws25k, kws50k or a folder) whose outputs the new base learns to give: "
+        "every target mixes the label with the teachers' mean probabilities on that input (repeatable).",
+    ),
+    teacher_weight: float = typer.Option(
+        0.5, "--teacher-weight", help="Share of each target taken from the teachers (with --teacher), within 0..1."
+    ),
     seed: int = typer.Option(1, "--seed"),
 ) -> None:
     """Pretrain a base model on real speech, split by speaker, and write its model card.
@@ -91,6 +100,8 @@ def pretrain(
         raise KwsgenError(f"--unknown-mix must be clips or sources, not {unknown_mix!r}")
     if not 0 <= select_from <= 1 or select_every < 1:
         raise KwsgenError("--select-from must be within 0..1 and --select-every 1 or more")
+    if not 0 <= teacher_weight <= 1:
+        raise KwsgenError("--teacher-weight must be within 0..1")
     cfg = PretrainConfig(
         template=template,
         words=tuple(w.strip() for w in words.split(",") if w.strip()),
@@ -104,6 +115,8 @@ def pretrain(
         synthetic_share=synthetic_share,
         select_from=select_from,
         select_every=select_every,
+        teachers=tuple(teacher),
+        teacher_weight=teacher_weight,
         seed=seed,
     )
     card = run(data, out, cfg, extra_words, noise, log=console.print)

@@ -31,6 +31,7 @@ from ..fsutil import atomic_write_text
 from ..progress import progress_bar
 from .augment import AudioAugment, augment_clip, augment_features, speed_variants, to_int16
 from .basemodel import BaseModel, save_base
+from .distill import load_teachers, soft_targets, teacher_probabilities
 from .negatives import kept_out_of_pretraining, sentence_part
 from .templates import build_base, count_macs, get_template
 from .tfutil import seed_everything, tf
@@ -62,6 +63,8 @@ class PretrainConfig:
     select_every: int = 5  # epochs between candidates
     dev_keywords: tuple[str, ...] = ()  # what the development stream detects (empty: every command word)
     dev_miss_rate: float = 0.1  # candidates are compared at the threshold that misses this share of them
+    teachers: tuple[str, ...] = ()  # finished bases whose mean outputs are soft targets (kwsgen.train.distill)
+    teacher_weight: float = 0.5  # share of each target given to the teachers' probabilities
     seed: int = 1
     feature_rates: dict[str, float] = field(
         default_factory=lambda: {"time_mask": 0.3, "coefficient_mask": 0.3, "bias_noise": 0.2}
@@ -327,6 +330,9 @@ def pretrain(
     epochs = Epochs(
         train, noises, len(classes), classes.index(SILENCE_CLASS), classes.index(UNKNOWN_CLASS), frontend, minmax, cfg
     )
+    teachers = load_teachers(cfg.teachers, classes, frontend)
+    if teachers:
+        log(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight:g})")
     dev = development(validate, classes, extra_word_dirs or [], noises, cfg, log)
     candidates = candidate_epochs(cfg) if dev is not None else [cfg.epochs]
     snapshots: dict[int, list[np.ndarray]] = {}
@@ -347,9 +353,10 @@ def pretrain(
         task = bar.add_task(f"pretraining {template.name}", total=cfg.epochs)
         for epoch in range(cfg.epochs):
             x, y = epochs.make(rng)
+            taught = teacher_probabilities(teachers, x, minmax) if teachers and cfg.teacher_weight else None
             fit = model.fit(
                 to_model_input(x),
-                tfm.keras.utils.to_categorical(y, len(classes)),
+                soft_targets(y, len(classes), taught, cfg.teacher_weight),
                 batch_size=cfg.batch_size,
                 epochs=1,
                 verbose=0,
@@ -487,6 +494,14 @@ def per_class_accuracy(tflite_bytes: bytes, x: np.ndarray, y: np.ndarray, classe
     return {name: round(float(np.mean(pred[y == k] == k)), 4) for k, name in enumerate(classes) if np.any(y == k)}
 
 
+def teacher_lines(card: dict) -> list[str]:
+    config = card.get("config", {})
+    if not config.get("teachers"):
+        return []
+    share = config.get("teacher_weight", 0.5)
+    return [f"- Teachers: {', '.join(config['teachers'])} (their mean probabilities are {share:g} of every target)"]
+
+
 def write_card_markdown(path: Path, card: dict) -> None:
     lines = [
         f"# Base model {card['template']}",
@@ -500,6 +515,7 @@ def write_card_markdown(path: Path, card: dict) -> None:
         f"- Clips: {card['clips']}; speakers: {card['speakers']}",
         f"- Epochs: {card['epochs']} (cosine learning-rate decay), seed {card['seed']}; kept: epoch "
         f"{card['kept_epoch']}, {card.get('selection', 'the final weights')}",
+        *teacher_lines(card),
         f"- Accuracy on held-out speakers: {card['held_out_accuracy_float']:.3f} float, "
         f"{card['held_out_accuracy_int8']:.3f} int8",
         f"- Per class (int8): {json.dumps(card['held_out_per_class_int8'])}",
