@@ -41,7 +41,7 @@ bench: setup
 bench-training: setup
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python bench/detection.py
-	$(BIN)/python bench/base_detection.py kws25k kws10k kws50k
+	$(BIN)/python bench/base_detection.py kws25k kws10k kws50k kws10k+kws25k kws10k+kws50k kws25k+kws50k kws10k+kws25k+kws50k
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -18,8 +18,13 @@ hour with at most 25% missed (even at a threshold of 0.4 the shipped kws25k
 misses 19% of these keywords, so 10% is out of its reach). The first base named is the reference the others
 are compared with.
 
-Usage: python bench/base_detection.py [--seed 1] BASE [BASE ...]   (kws10k|kws25k|kws50k|FOLDER; default kws25k)
-Run on the shipped bases alone (seed 1), it saves bench/results/base_detection.json.
+A name "A+B+..." is an ensemble: the average of those bases' heads, scored
+the same way. No device runs one (it would cost the sum of their
+computations); it shows how much several bases' disagreement removes, which
+is what `kwsgen pretrain --teacher` tries to teach one base.
+
+Usage: python bench/base_detection.py [--seed 1] BASE [BASE ...]   (kws10k|kws25k|kws50k|FOLDER|A+B...; default kws25k)
+Run on the shipped bases and their ensembles alone (seed 1), it saves bench/results/base_detection.json.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "2")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -39,8 +45,8 @@ from detection import DATA, FOLDS, KEYWORDS, RATE, det_at_most, negative_stream,
 from results import save  # noqa: E402  (bench/results.py)
 
 from kwsgen.frontend import EnergyFilterConfig  # noqa: E402
-from kwsgen.train.basemodel import base_keras_model, find_base, load_base  # noqa: E402
-from kwsgen.train.calibrate import Q_GRID, audio_stream  # noqa: E402
+from kwsgen.train.basemodel import BaseModel, base_keras_model, find_base, load_base  # noqa: E402
+from kwsgen.train.calibrate import Q_GRID, Stream, audio_stream  # noqa: E402
 from kwsgen.train.devstream import head_curve  # noqa: E402
 from kwsgen.train.pretrain import float_outputs  # noqa: E402
 
@@ -58,16 +64,35 @@ def streams(seed: int) -> tuple[list[np.ndarray], list[tuple]]:
     return negatives, positives
 
 
-def measure(name: str, negatives: list[np.ndarray], positives: list[tuple]) -> dict:
-    started = time.time()
+def head_streams(name: str, negatives: list[np.ndarray], positives: list[tuple]) -> tuple[list, list, BaseModel]:
+    """One base's head along every stream: (negative streams, positive streams, the base)."""
     base = load_base(find_base(name))
-    outputs, config = float_outputs(base_keras_model(base)), base.frontend
+    outputs = float_outputs(base_keras_model(base))
 
     def along(audio, truth):
-        return audio_stream(audio, truth, outputs, True, EVERY, config, EnergyFilterConfig(), base.minmax)
+        return audio_stream(audio, truth, outputs, True, EVERY, base.frontend, EnergyFilterConfig(), base.minmax)
 
-    false_alarms, _, _ = head_curve([along(a, []) for a in negatives], base.classes, tuple(KEYWORDS), config, SUPPRESS)
-    _, hits, events = head_curve([along(a, t) for a, t in positives], base.classes, tuple(KEYWORDS), config, SUPPRESS)
+    return [along(a, []) for a in negatives], [along(a, t) for a, t in positives], base
+
+
+def averaged(streams: list[list[Stream]]) -> list[Stream]:
+    """The members' probabilities averaged, stream by stream (the same frames: one front end, one rule)."""
+    return [
+        dataclasses.replace(s[0], probs=np.round(np.mean([m.probs for m in s], axis=0)).astype(np.int64))
+        for s in zip(*streams, strict=True)
+    ]
+
+
+def measure(name: str, negatives: list[np.ndarray], positives: list[tuple]) -> dict:
+    """A base, or with "A+B+..." an ensemble: the average of those bases' heads (bases of the same classes)."""
+    started = time.time()
+    members = [head_streams(member, negatives, positives) for member in name.split("+")]
+    base, config = members[0][2], members[0][2].frontend
+    if any(m[2].classes != base.classes or m[2].frontend != config for m in members):
+        sys.exit(f"{name}: an ensemble needs bases of the same classes and front end")
+    negative, positive = averaged([m[0] for m in members]), averaged([m[1] for m in members])
+    false_alarms, _, _ = head_curve(negative, base.classes, tuple(KEYWORDS), config, SUPPRESS)
+    _, hits, events = head_curve(positive, base.classes, tuple(KEYWORDS), config, SUPPRESS)
     hours = sum(len(a) for a in negatives) / RATE / 3600
     per_hour, missed = false_alarms / hours, 1 - hits / events
     det = [
@@ -80,7 +105,7 @@ def measure(name: str, negatives: list[np.ndarray], positives: list[tuple]) -> d
     ]
     return {
         "base": name,
-        "held_out_accuracy_int8": base_card(name).get("held_out_accuracy_int8"),
+        "held_out_accuracy_int8": base_card(name).get("held_out_accuracy_int8") if "+" not in name else None,
         "fewest_missed_at_most_20_per_hour": det_at_most(det, 20.0),
         "fewest_missed_at_most_50_per_hour": det_at_most(det, 50.0),
         "false_alarms_per_hour_at_25_percent_missed": fewest_false_alarms(det, 0.25),
@@ -127,7 +152,7 @@ def main() -> None:
         "keywords": sum(len(t) for _, t in positives),
         "bases": results,
     }
-    if all(name in SHIPPED for name in args.bases) and args.seed == 1:
+    if all(part in SHIPPED for name in args.bases for part in name.split("+")) and args.seed == 1:
         save("base_detection", out)  # the README quotes the shipped bases
     else:
         print(json.dumps(out, indent=1))

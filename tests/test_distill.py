@@ -136,4 +136,31 @@ def test_a_missing_teacher_or_a_bad_weight_gets_one_line(tmp_path, capsys):
     assert main([*args, "--teacher", "kws10k", "--teacher-weight", "1.5"]) != 0
     err = capsys.readouterr().err
     assert "--teacher-weight must be within 0..1" in err and len(err.strip().splitlines()) == 1
+    assert main([*args, "--teacher-pairs", "0.3"]) != 0
+    err = capsys.readouterr().err
+    assert "--teacher-pairs needs --teacher" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_taught_inputs_straddle_two_spoken_clips_and_add_their_share():
+    """Every clip is one constant level (silence: 0): a taught input holds two levels and no silence."""
+    from kwsgen.train.pretrain import SILENCE_CLASS, TAUGHT, UNKNOWN_CLASS, Clip, Epochs, PretrainConfig
+
+    classes = [*WORDS, UNKNOWN_CLASS, SILENCE_CLASS]
+    silence = classes.index(SILENCE_CLASS)
+    clips = [
+        Clip(np.full(16000, 0 if label == silence else 100 * (20 * label + i + 1), np.int16), label, f"{i:08x}", "t")
+        for label in range(len(classes))
+        for i in range(20)
+    ]
+    cfg = PretrainConfig(words=WORDS, per_class=10, feature_rates={}, teacher_pairs=0.5)
+    config = FrontendConfig()
+    minmax = MinMax(np.full(config.n_coeffs, -150_000), np.full(config.n_coeffs, 150_000))
+    epochs = Epochs(clips, [], len(classes), silence, classes.index(UNKNOWN_CLASS), config, minmax, cfg)
+    _, y = epochs.make(np.random.default_rng(2))
+    assert np.sum(y == TAUGHT) == 20 and np.sum(y >= 0) == 40
+    rng = np.random.default_rng(5)
+    windows = [epochs.straddle(rng) for _ in range(60)]
+    middle = [w[1600:-1600] for w in windows]  # beyond the largest time shift
+    assert all(np.all(m != 0) for m in middle)
+    assert sum(len(np.unique(m)) == 2 for m in middle) >= 54

@@ -170,5 +170,7 @@ def test_studio_figures_are_quoted_from_the_saved_run():
 def test_base_detection_figures_are_quoted_from_the_saved_run():
     for base in results("base_detection")["bases"]:
         at_20, at_50 = base["fewest_missed_at_most_20_per_hour"], base["fewest_missed_at_most_50_per_hour"]
-        row = f"| {base['base']} | {base['held_out_accuracy_int8']:.1%} | {at_20['miss_rate']:.1%} | {at_50['miss_rate']:.1%} |"
+        accuracy = base["held_out_accuracy_int8"]
+        held_out = f"{accuracy:.1%}" if accuracy is not None else "none (an ensemble)"
+        row = f"| {base['base']} | {held_out} | {at_20['miss_rate']:.1%} | {at_50['miss_rate']:.1%} |"
         quoted(row, f"{base['base']} alone")

@@ -71,6 +71,12 @@ def pretrain(
     teacher_weight: float = typer.Option(
         0.5, "--teacher-weight", help="Share of each target taken from the teachers (with --teacher), within 0..1."
     ),
+    teacher_pairs: float = typer.Option(
+        0.0,
+        "--teacher-pairs",
+        help="With --teacher: add this share of extra inputs per epoch, each a second across the join of two "
+        "clips (the end of one word, the start of the next), whose targets are the teachers' probabilities alone.",
+    ),
     seed: int = typer.Option(1, "--seed"),
 ) -> None:
     """Pretrain a base model on real speech, split by speaker, and write its model card.
@@ -100,8 +106,10 @@ def pretrain(
         raise KwsgenError(f"--unknown-mix must be clips or sources, not {unknown_mix!r}")
     if not 0 <= select_from <= 1 or select_every < 1:
         raise KwsgenError("--select-from must be within 0..1 and --select-every 1 or more")
-    if not 0 <= teacher_weight <= 1:
-        raise KwsgenError("--teacher-weight must be within 0..1")
+    if not 0 <= teacher_weight <= 1 or not 0 <= teacher_pairs <= 2:
+        raise KwsgenError("--teacher-weight must be within 0..1 and --teacher-pairs within 0..2")
+    if teacher_pairs and not teacher:
+        raise KwsgenError("--teacher-pairs needs --teacher: only teachers can say what such an input is")
     cfg = PretrainConfig(
         template=template,
         words=tuple(w.strip() for w in words.split(",") if w.strip()),
@@ -117,6 +125,7 @@ def pretrain(
         select_every=select_every,
         teachers=tuple(teacher),
         teacher_weight=teacher_weight,
+        teacher_pairs=teacher_pairs,
         seed=seed,
     )
     card = run(data, out, cfg, extra_words, noise, log=console.print)

@@ -62,8 +62,13 @@ def teacher_probabilities(teachers: list[Teacher], x: np.ndarray, minmax: MinMax
 
 
 def soft_targets(y: np.ndarray, n_classes: int, teacher: np.ndarray | None, weight: float) -> np.ndarray:
-    """(1 - weight) x the one-hot label + weight x the teachers' probabilities (the label alone without them)."""
-    onehot = np.eye(n_classes, dtype=np.float32)[y]
-    if teacher is None or weight == 0:
+    """(1 - weight) x the one-hot label + weight x the teachers' probabilities (the label alone without them);
+    an input labelled -1 (no class fits it) gets the teachers' probabilities alone."""
+    taught = y < 0
+    onehot = np.eye(n_classes, dtype=np.float32)[np.where(taught, 0, y)]
+    if teacher is None:
+        if taught.any():
+            raise ValueError("inputs without a label need teachers")
         return onehot
-    return ((1 - weight) * onehot + weight * teacher).astype(np.float32)
+    share = np.where(taught, 1.0, weight)[:, None]
+    return ((1 - share) * onehot + share * teacher).astype(np.float32)

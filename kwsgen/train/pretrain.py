@@ -41,6 +41,7 @@ UNKNOWN_CLASS, SILENCE_CLASS = "unknown", "silence"
 SYNTHETIC = "synthetic"  # Clip.source of espeak-ng clips: they only ever train
 _SPEAKER = re.compile(r"^(?:[a-z]+_)?([0-9a-f]{8})_nohash_\d+$")
 SAMPLES = 16000
+TAUGHT = -1  # the label of an input whose target is the teachers' probabilities alone
 
 
 @dataclass
@@ -65,6 +66,7 @@ class PretrainConfig:
     dev_miss_rate: float = 0.1  # candidates are compared at the threshold that misses this share of them
     teachers: tuple[str, ...] = ()  # finished bases whose mean outputs are soft targets (kwsgen.train.distill)
     teacher_weight: float = 0.5  # share of each target given to the teachers' probabilities
+    teacher_pairs: float = 0.0  # extra inputs per epoch, as a share: a second across two joined clips, taught only
     seed: int = 1
     feature_rates: dict[str, float] = field(
         default_factory=lambda: {"time_mask": 0.3, "coefficient_mask": 0.3, "bias_noise": 0.2}
@@ -262,6 +264,16 @@ class Epochs:
             pool = self.by_class[label]
         return pool[int(rng.integers(len(pool)))]
 
+    def straddle(self, rng: np.random.Generator) -> np.ndarray:
+        """A second across the join of two clips of any classes but silence: the end of one word and the start
+        of the next, where a stream's false alarms come from. No label fits it; only teachers can say."""
+        spoken = [k for k, pool in enumerate(self.by_class) if pool and k != self.silence]
+        first, second = (self.draw(spoken[int(rng.integers(len(spoken)))], rng) for _ in range(2))
+        joined = np.concatenate([fixed_length(first.audio, rng), fixed_length(second.audio, rng)])
+        start = int(rng.integers(SAMPLES // 5, SAMPLES * 4 // 5 + 1))
+        window = joined[start : start + SAMPLES].astype(np.float32) / 32768
+        return to_int16(augment_clip([window], self.noises, SAMPLES, self.aug, rng))
+
     def make(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         audio, labels = [], []
         for label, pool in enumerate(self.by_class):
@@ -277,6 +289,9 @@ class Epochs:
                     variants = self.variants.get(id(clip)) or [fixed_length(clip.audio, rng).astype(np.float32) / 32768]
                     audio.append(to_int16(augment_clip(variants, self.noises, SAMPLES, self.aug, rng)))
                 labels.append(label)
+        for _ in range(round(self.cfg.teacher_pairs * len(labels))):
+            audio.append(self.straddle(rng))
+            labels.append(TAUGHT)
         x = features_of(audio, self.config, self.minmax)
         y = np.array(labels)
         x, y = augment_features(x, y, self.cfg.feature_rates, rng)
@@ -330,9 +345,12 @@ def pretrain(
     epochs = Epochs(
         train, noises, len(classes), classes.index(SILENCE_CLASS), classes.index(UNKNOWN_CLASS), frontend, minmax, cfg
     )
+    if cfg.teacher_pairs and not cfg.teachers:
+        raise KwsgenError("inputs across two joined clips (teacher pairs) need teachers to say what they are")
     teachers = load_teachers(cfg.teachers, classes, frontend)
     if teachers:
-        log(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight:g})")
+        log(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight:g}, pairs {cfg.teacher_pairs:g})")
+    teaching = bool(teachers) and (cfg.teacher_weight > 0 or cfg.teacher_pairs > 0)
     dev = development(validate, classes, extra_word_dirs or [], noises, cfg, log)
     candidates = candidate_epochs(cfg) if dev is not None else [cfg.epochs]
     snapshots: dict[int, list[np.ndarray]] = {}
@@ -353,7 +371,7 @@ def pretrain(
         task = bar.add_task(f"pretraining {template.name}", total=cfg.epochs)
         for epoch in range(cfg.epochs):
             x, y = epochs.make(rng)
-            taught = teacher_probabilities(teachers, x, minmax) if teachers and cfg.teacher_weight else None
+            taught = teacher_probabilities(teachers, x, minmax) if teaching else None
             fit = model.fit(
                 to_model_input(x),
                 soft_targets(y, len(classes), taught, cfg.teacher_weight),
