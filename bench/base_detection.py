@@ -83,10 +83,13 @@ def averaged(streams: list[list[Stream]]) -> list[Stream]:
     ]
 
 
-def measure(name: str, negatives: list[np.ndarray], positives: list[tuple]) -> dict:
+def measure(name: str, negatives: list[np.ndarray], positives: list[tuple], heads: dict) -> dict:
     """A base, or with "A+B+..." an ensemble: the average of those bases' heads (bases of the same classes)."""
     started = time.time()
-    members = [head_streams(member, negatives, positives) for member in name.split("+")]
+    for member in name.split("+"):
+        if member not in heads:  # a base in several ensembles runs along the streams once
+            heads[member] = head_streams(member, negatives, positives)
+    members = [heads[member] for member in name.split("+")]
     base, config = members[0][2], members[0][2].frontend
     if any(m[2].classes != base.classes or m[2].frontend != config for m in members):
         sys.exit(f"{name}: an ensemble needs bases of the same classes and front end")
@@ -137,7 +140,8 @@ def main() -> None:
     if not (DATA / "speech_commands_v2").is_dir() or not (DATA / "sentences").is_dir():
         sys.exit(f"real speech not found at {DATA} (set KWSGEN_SHARED_DATA)")
     negatives, positives = streams(args.seed)
-    results = [measure(name, negatives, positives) for name in args.bases]
+    heads: dict = {}
+    results = [measure(name, negatives, positives, heads) for name in args.bases]
     for r in results:
         r["fewer_missed_than_reference"] = {
             key: gain(results[0][key], r[key])
