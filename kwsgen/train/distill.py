@@ -22,7 +22,6 @@ from .basemodel import BaseModel, base_keras_model, find_base, load_base
 
 @dataclass
 class Teacher:
-    name: str
     base: BaseModel
     model: object  # the keras model with the base's own head
 
@@ -36,7 +35,7 @@ def load_teachers(names: tuple[str, ...], classes: list[str], frontend: Frontend
             raise KwsgenError(f"teacher {name}: its classes {base.classes} are not the pretraining's {classes}")
         if base.frontend != frontend:
             raise KwsgenError(f"teacher {name}: its front end settings differ from the pretraining's")
-        teachers.append(Teacher(name, base, base_keras_model(base)))
+        teachers.append(Teacher(base, base_keras_model(base)))
     return teachers
 
 
