@@ -326,6 +326,8 @@ def pretrain(
     log=print,
 ) -> dict:
     """Train, evaluate on held-out speakers, and write the base model and its model card to `out`."""
+    if cfg.teacher_pairs and not cfg.teachers:
+        raise KwsgenError("inputs across two joined clips (teacher pairs) need teachers to say what they are")
     frontend = frontend or FrontendConfig()
     template = get_template(cfg.template)
     seed_everything(cfg.seed)
@@ -345,8 +347,6 @@ def pretrain(
     epochs = Epochs(
         train, noises, len(classes), classes.index(SILENCE_CLASS), classes.index(UNKNOWN_CLASS), frontend, minmax, cfg
     )
-    if cfg.teacher_pairs and not cfg.teachers:
-        raise KwsgenError("inputs across two joined clips (teacher pairs) need teachers to say what they are")
     teachers = load_teachers(cfg.teachers, classes, frontend)
     if teachers:
         log(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight:g}, pairs {cfg.teacher_pairs:g})")
