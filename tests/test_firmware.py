@@ -150,7 +150,7 @@ def scripted_outputs(rng, n, n_classes, unknown):
 def test_continuous_rule_in_c_equals_python_on_scripted_outputs(spec, tmp_path, every, average, suppress, hits):
     """kws_pipeline.c's averaging, streaks and suppression against apply_rule, exactly, on 600 scripted model
     outputs whose bursts land on every edge of the rule (the model is replaced; the front end runs on silence)."""
-    from kwsgen.firmware.engines import _host_program, core_dir
+    from kwsgen.firmware.engines import core_dir, host_program
     from kwsgen.firmware.simulate import apply_rule
 
     cont = continuous(spec, every=every, average=average, suppress=suppress, hits=hits, thresholds=low_thresholds(spec))
@@ -168,7 +168,7 @@ def test_continuous_rule_in_c_equals_python_on_scripted_outputs(spec, tmp_path, 
         tmp_path / "model.c",
         tmp_path / "main.c",
     )
-    exe = _host_program(sources, core, "scripted", "scripted-rule", sanitize=True)
+    exe = host_program(sources, core, "scripted", "scripted-rule", sanitize=True)
     (tmp_path / "outputs.bin").write_bytes(outputs.tobytes())
     run = subprocess.run([str(exe), str(samples)], cwd=tmp_path, capture_output=True, text=True, check=True)
     got = [tuple(int(v) for v in line.split()) for line in run.stdout.splitlines()]
@@ -587,13 +587,13 @@ int main(void)
 
 def test_the_c_score_equals_the_python_one_for_every_sum_including_the_ties(spec, tmp_path):
     """kws_pipeline_score on the host, under the sanitizers, for every sum of up to 8 classifications."""
-    from kwsgen.firmware.engines import _host_program, core_dir
+    from kwsgen.firmware.engines import core_dir, host_program
     from kwsgen.firmware.simulate import _score
 
     core = core_dir(spec)
     main = tmp_path / "score_table.c"
     main.write_text(SCORE_TABLE_MAIN)
-    exe = _host_program((*sorted(core.glob("*.c")), main), core, "score_table", "score-table", sanitize=True)
+    exe = host_program((*sorted(core.glob("*.c")), main), core, "score_table", "score-table", sanitize=True)
     got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
     want = [_score(total, n) for n in range(1, 9) for total in range(255 * n + 1)]
     assert got == want

@@ -42,7 +42,8 @@ def core_dir(spec: FirmwareSpec) -> Path:
     return cached_folder("core", spec.core)
 
 
-def _host_program(sources: tuple[Path, ...], include: Path, name: str, cache: str, sanitize: bool) -> Path:
+def host_program(sources: tuple[Path, ...], include: Path, name: str, cache: str, sanitize: bool) -> Path:
+    """A host executable from C sources, cached by content; with `sanitize`, under ASan and UBSan."""
     flags = HOST_CFLAGS + (SANITIZE_CFLAGS if sanitize else ())
     bs = BuildSpec(
         cc=host_cc(),
@@ -58,14 +59,14 @@ def _host_program(sources: tuple[Path, ...], include: Path, name: str, cache: st
 def build_host_firmware(spec: FirmwareSpec, sanitize: bool = False) -> Path:
     core = core_dir(spec)
     sources = (*sorted(core.glob("*.c")), board_sources("host") / "main.c")
-    return _host_program(sources, core, "kws_host", "fw-host", sanitize)
+    return host_program(sources, core, "kws_host", "fw-host", sanitize)
 
 
 def build_host_capture(spec: FirmwareSpec, sanitize: bool = False) -> Path:
     """The host build of the capture firmware (kws_capture.c behind capture_main.c)."""
     core = core_dir(spec)
     sources = (core / "kws_capture.c", board_sources("host") / "capture_main.c")
-    return _host_program(sources, core, "kws_capture", "capture-host", sanitize)
+    return host_program(sources, core, "kws_capture", "capture-host", sanitize)
 
 
 def build_qemu_firmware(spec: FirmwareSpec, dsp: bool = True) -> Path:
@@ -90,6 +91,11 @@ class FirmwareRun:
     hop_inferences: list[int] = field(default_factory=list)  # qemu with count: inferences run in each hop
     pc_counts: dict[int, int] = field(default_factory=dict)  # qemu with profile: executions per address
     elf: Path | None = None  # qemu: the firmware that ran
+
+    def hops_split(self) -> tuple[list[int], list[int]]:
+        """Instructions of the hops that ran no inference, and of those that ran one (qemu with count)."""
+        pairs = list(zip(self.hop_instructions, self.hop_inferences, strict=False))
+        return [n for n, ran in pairs if not ran], [n for n, ran in pairs if ran]
 
 
 def run_python(spec: FirmwareSpec, audio: np.ndarray) -> FirmwareRun:

@@ -206,8 +206,7 @@ def _measure(spec: FirmwareSpec) -> Counts:
     from ..hosttools.cycles import estimate_cycles
 
     run = run_qemu(probe, audio, count=True, profile=True)
-    plain = [n for n, ran in zip(run.hop_instructions, run.hop_inferences, strict=False) if not ran]
-    inferring = [n for n, ran in zip(run.hop_instructions, run.hop_inferences, strict=False) if ran]
+    plain, inferring = run.hops_split()
     if not plain or not inferring or run.elf is None:
         raise KwsgenError("could not measure the firmware's instruction counts under QEMU")
     per_hop = int(np.median(plain))

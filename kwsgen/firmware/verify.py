@@ -91,8 +91,9 @@ def verify_engines(
                 {"python": run_python(spec, audio).lines, "host": run_host(spec, audio).lines, "qemu": qemu.lines},
                 report,
             )
-            for instructions, ran in zip(qemu.hop_instructions, qemu.hop_inferences, strict=False):
-                (report.inference_hop_instructions if ran else report.hop_instructions).append(instructions)
+            plain, inferring = qemu.hops_split()
+            report.hop_instructions += plain
+            report.inference_hop_instructions += inferring
             bar.update(task, advance=1)
         stream = np.concatenate(audios)
         _compare(
