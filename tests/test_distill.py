@@ -164,3 +164,14 @@ def test_taught_inputs_straddle_two_spoken_clips_and_add_their_share():
     middle = [w[1600:-1600] for w in windows]  # beyond the largest time shift
     assert all(np.all(m != 0) for m in middle)
     assert sum(len(np.unique(m)) == 2 for m in middle) >= 54
+
+
+def test_the_card_says_how_the_base_was_taught():
+    from kwsgen.train.pretrain import teacher_lines
+
+    assert teacher_lines({"config": {"teachers": []}}) == []
+    taught = {"config": {"teachers": ["kws10k", "kws50k"], "teacher_weight": 0.5, "teacher_pairs": 0.25}}
+    assert teacher_lines(taught) == [
+        "- Teachers: kws10k, kws50k (their mean probabilities are 0.5 of every target; 0.25 x the labelled inputs"
+        " more per epoch across the join of two clips, taught alone)"
+    ]

@@ -107,8 +107,11 @@ def test_detection_figures_are_quoted_from_the_saved_run():
     for name, project in projects.items():
         for mode, m in project["modes"].items():
             point = f"{m['false_alarms_per_hour']:.1f} / {m['miss_rate']:.1%}"
-            det = m["det_at_most_20_per_hour"]
-            quoted(f"{point} | {det['miss_rate']:.1%} ({det['false_alarms_per_hour']:.1f} per hour)", f"{name} {mode}")
+            at_20, at_50 = (m[f"det_at_most_{n}_per_hour"] for n in (20, 50))
+            det = " | ".join(
+                f"{p['miss_rate']:.1%} ({p['false_alarms_per_hour']:.1f} per hour)" for p in (at_20, at_50)
+            )
+            quoted(f"{point} | {det} |", f"{name} {mode}")
         for model in project["models"]:
             quoted(f"{model['test_int8_accuracy']:.1%}", f"{name} 5-class Test accuracy")
 

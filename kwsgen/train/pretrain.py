@@ -517,7 +517,10 @@ def teacher_lines(card: dict) -> list[str]:
     if not config.get("teachers"):
         return []
     share = config.get("teacher_weight", 0.5)
-    return [f"- Teachers: {', '.join(config['teachers'])} (their mean probabilities are {share:g} of every target)"]
+    line = f"- Teachers: {', '.join(config['teachers'])} (their mean probabilities are {share:g} of every target"
+    if pairs := config.get("teacher_pairs", 0.0):
+        line += f"; {pairs:g} x the labelled inputs more per epoch across the join of two clips, taught alone"
+    return [line + ")"]
 
 
 def write_card_markdown(path: Path, card: dict) -> None:
