@@ -634,7 +634,8 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
     from kwsgen.firmware.app import load_spec
 
     spec = load_spec(Project.open(trained))
-    names = {spec.class_label(i) for i in range(len(spec.labels))}  # UNK, yes, no, ...
+    # Classification 0 is UNK (nothing above its threshold), then 1 + the index of every label, Unknown included.
+    names = {spec.class_label(i) for i in range(len(spec.labels) + 1)}
     words = [str(trained / "recordings" / f"espeak-us-f5/{w}.flac") for w in ("yes", "off", "no")]
     device, port = start_virtual_device(*words, "-p", str(trained), "--speed", "2", "--loop")
     studio = RunningStudio(trained, TOKEN)
