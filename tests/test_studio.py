@@ -473,6 +473,12 @@ def wait_for(condition, what: str, timeout: float = 15.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def live_classes(driver) -> list[str]:
+    """The class column of the live view's events, read in one step: the table grows while it is read."""
+    script = "return [...document.querySelectorAll('#live-events tr')].slice(1).map(r => r.cells[2].innerText.trim())"
+    return driver.execute_script(script)
+
+
 def open_live_view(driver, url: str) -> None:
     """The live view, once its script has shown it (a fresh page keeps its views hidden until then)."""
     from selenium.webdriver.common.by import By
@@ -645,10 +651,7 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
         d.find_element(By.ID, "live-port").send_keys(port)
         d.find_element(By.ID, "live-connect").click()
         wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#live-events tr")) > 4, "classifications", timeout=30)
-        shown = {
-            row.find_elements(By.TAG_NAME, "td")[2].text
-            for row in d.find_elements(By.CSS_SELECTOR, "#live-events tr")[1:]
-        }
+        shown = set(live_classes(d))
         assert shown and shown <= names  # named by the model's classes
         assert "classifications" in d.find_element(By.ID, "live-status").text
         d.find_element(By.ID, "live-disconnect").click()
@@ -667,8 +670,7 @@ def test_the_live_view_shows_a_virtual_devices_classifications_and_records_into_
         canvas = d.find_element(By.ID, "live-timeline")
         wait_for(lambda: int(canvas.get_attribute("data-hops") or 0) > 150, "the drawn audio", timeout=30)
         wait_for(lambda: "listening" in d.find_element(By.ID, "live-status").text, "the listening status")
-        rows = wait_for(lambda: d.find_elements(By.CSS_SELECTOR, "#live-events tr")[1:], "classifications", timeout=30)
-        assert {row.find_elements(By.TAG_NAME, "td")[2].text for row in rows} <= names
+        assert set(wait_for(lambda: live_classes(d), "classifications", timeout=30)) <= names
         time.sleep(3)  # a few seconds of audio on the canvas for the picture
         shot(d, "live")
         d.find_element(By.ID, "live-disconnect").click()
