@@ -197,6 +197,33 @@ def test_search_picks_the_threshold_above_every_negative_and_below_the_keywords(
     assert loose.thresholds["yes"] <= choice.thresholds["yes"] and loose.false_alarms <= 10
 
 
+def test_continuous_rule_is_chosen_along_the_ladder_of_budgets_not_at_the_target_alone(monkeypatch):
+    """A synthetic DET per rule: one hit in a row finds one keyword more at the target, where no false alarm is
+    allowed, but three in a row find far more as soon as a few are: the steadier rule wins."""
+    n = len(cal.Q_GRID)
+    j = np.arange(n)
+    false_alarms = np.maximum(0, 40 - j)
+
+    def curve(rule_hits: int) -> cal.Curve:
+        grows = {1: (40 - j) // 20, 3: (40 - j) // 2}.get(rule_hits)
+        if grows is None:
+            return cal.Curve(np.zeros(n, np.int64), np.zeros(n, np.int64), 10)
+        start = 5 if rule_hits == 1 else 4
+        hits = np.where(j >= 40, start, np.minimum(start + grows, 10))
+        hits[-1] = 0  # "never"
+        return cal.Curve(false_alarms, hits, 10)
+
+    monkeypatch.setattr(cal, "keyword_curve", lambda streams, k, label, rule, centre: curve(rule.hits))
+    labels = ["yes", "Unknown"]
+    choice = cal.search([], labels, True, 50, negative_hours=1.0, target=0.5, centre=None)
+    assert (choice.rule.average, choice.rule.hits) == (1, 3)
+    assert choice.validate_hits == 4 and choice.false_alarms == 0  # the threshold still keeps the target
+    at_target_only = cal.choose_shared_threshold({0: curve(1)}, 0.5)
+    assert at_target_only[2] == 5  # what the old choice, at the target alone, would have preferred
+    filter_choice = cal.search([], labels, False, 50, negative_hours=1.0, target=0.5, centre=None)
+    assert (filter_choice.rule.average, filter_choice.rule.hits) == (1, 1)
+
+
 @pytest.mark.parametrize(
     "setting,message",
     [

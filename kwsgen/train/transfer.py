@@ -61,6 +61,19 @@ class TrainResult:
     metrics: dict
 
 
+class StageClock:
+    """Seconds spent in each stage of training, in order (metrics.json's stage_seconds)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.time()
+
+    def done(self, stage: str) -> None:
+        now = time.time()
+        self.seconds[stage] = round(now - self._since, 1)
+        self._since = now
+
+
 def evaluate(model, tflite: bytes, data: ProjectData, threshold: float) -> tuple[dict, dict[str, dict]]:
     """Float and int8 confusion matrices per Set with data."""
     from .quantize import int8_predict, output_quantisation
@@ -100,6 +113,7 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
     base = load_base(base_path)
     check_base_fits(base, project, t.base)
     started = time.time()
+    stages = StageClock()
     seed_everything(t.seed)
     minmax = base.minmax if t.minmax == "base" else None
     speeds = SPEEDS if a.speed > 0 else ()
@@ -115,17 +129,22 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
             f"{name}: {len(data.splits[name])} inputs "
             + ", ".join(f"{lab} {n}" for lab, n in zip(labels, data.splits[name].counts(len(labels)), strict=True))
         )
+    stages.done("features")
     aux = auxiliary_features(a.auxiliary_source, project.root, project.settings.frontend, minmax, labels)
     negatives = project_negatives(project, minmax, labels, log)
     data.noise_pool = training_noise_pool(project, data, minmax, a)
+    stages.done("negatives and noise")
     model = build_transfer_model(base, len(labels), t)
     n = project.settings.negatives
     history, best_epoch, stopped = fit(
         model, data, aux, t, a, base.template, progress, log, negatives, n.mining_rounds, n.mining_epochs
     )
+    stages.done("fitting and mining")
     tflite = to_int8_tflite(model, data.splits["Train"].x, samples=300, seed=t.seed)
     summary, matrices = evaluate(model, tflite, data, t.unk_threshold)
+    stages.done("quantisation and evaluation")
     detection = operating_points(project, tflite, labels, minmax, negatives, data, progress)
+    stages.done("operating point")
     for mode in ("filter", "continuous"):
         d = detection[mode]
         log(
@@ -138,6 +157,8 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
             else f"operating point ({mode} mode): no Validate keywords to calibrate on"
         )
     seconds = round(time.time() - started, 1)
+    spent = ", ".join(f"{name} {secs:.0f} s" for name, secs in stages.seconds.items())
+    log(f"time: {spent}; {seconds:.0f} s in all")
     in_scale, in_zero = input_quantisation(tflite)
     model_info = {
         "kwsgen_version": __version__,
@@ -175,6 +196,7 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
         },
         "int8_tflite_bytes": len(tflite),
         "seconds": seconds,
+        "stage_seconds": stages.seconds,
     }
     try:
         out.write_bytes("model.keras", _keras_bytes(model))
