@@ -324,6 +324,7 @@ def run_project(name: str, make, streams: dict, seed: int, base: str | None = No
             trained.append(
                 {
                     "train_seconds": round(time.time() - started, 1),
+                    "stage_seconds": result.metrics["stage_seconds"],
                     "test_int8_accuracy": result.metrics["summary"].get("Test", {}).get("int8_accuracy"),
                     "test_inputs": result.metrics["summary"].get("Test", {}).get("inputs"),
                     "calibration": result.metrics.get("calibration"),

@@ -79,6 +79,7 @@ def run_seeds(project: Project, seeds: list[int]) -> dict:
                 "validate_int8_accuracy": s["Validate"]["int8_accuracy"],
                 "epochs": m["epochs_run"],
                 "seconds": m["seconds"],
+                "stage_seconds": m["stage_seconds"],
             }
         )
         print(f"  seed {seed}: test int8 {runs[-1]['test_int8_accuracy']:.3f}, {m['seconds']} s", file=sys.stderr)
