@@ -248,8 +248,9 @@ def search(
     centre: Callable,
     per_keyword: bool = False,
 ) -> ModeChoice:
-    """The rule for one mode with the fewest Validate misses within the false-alarm budget: one threshold for
-    every keyword, or (per_keyword) one each."""
+    """The rule for one mode: the threshold (one for every keyword, or per_keyword one each) with the fewest
+    Validate misses within the false-alarm budget; in continuous mode the (average, hits) that find most Validate
+    keywords over BUDGET_LADDER's budgets, then most at the target."""
     budget = target * negative_hours
     choose = choose_thresholds if per_keyword else choose_shared_threshold
     best = None
@@ -258,8 +259,9 @@ def search(
         curves = {
             k: keyword_curve(streams, k, label, rule, centre) for k, label in enumerate(labels) if label != UNKNOWN
         }
-        chosen, spent, found = choose(curves, budget)
-        steadiness = sum(choose(curves, budget * m)[2] for m in BUDGET_LADDER) if continuous else 0
+        ladder = [choose(curves, budget * m) for m in (BUDGET_LADDER if continuous else (1,))]
+        chosen, spent, found = ladder[0]  # the ladder's first rung is the target itself
+        steadiness = sum(rung[2] for rung in ladder) if continuous else 0
         key = (steadiness, found, -spent, -average, -hits)
         if best is None or key > best[0]:
             events = sum(c.events for c in curves.values())
