@@ -86,10 +86,11 @@ def averaged(streams: list[list[Stream]]) -> list[Stream]:
 def measure(name: str, negatives: list[np.ndarray], positives: list[tuple], heads: dict) -> dict:
     """A base, or with "A+B+..." an ensemble: the average of those bases' heads (bases of the same classes)."""
     started = time.time()
-    for member in name.split("+"):
+    names = name.split("+")
+    for member in names:
         if member not in heads:  # a base in several ensembles runs along the streams once
             heads[member] = head_streams(member, negatives, positives)
-    members = [heads[member] for member in name.split("+")]
+    members = [heads[member] for member in names]
     base, config = members[0][2], members[0][2].frontend
     if any(m[2].classes != base.classes or m[2].frontend != config for m in members):
         sys.exit(f"{name}: an ensemble needs bases of the same classes and front end")

@@ -563,11 +563,16 @@ def test_flash_runs_the_boards_own_tools_or_says_what_to_install(project, tmp_pa
 def test_scores_round_halves_up_at_the_tie_values():
     """160/256 = 0.625 and 224/256 = 0.875 are exact ties in hundredths: they print as 0.63 and 0.88, as
     kws_pipeline.c's report() computes them; an average over 3 classifications ties the same way."""
-    from kwsgen.firmware.simulate import _score
+    from kwsgen.firmware.simulate import pipeline_score
 
-    assert (_score(160, 1), _score(224, 1)) == (63, 88)
-    assert (_score(3 * 160, 3), _score(3 * 224, 3)) == (63, 88)
-    assert (_score(159, 1), _score(161, 1), _score(255, 1), _score(0, 1)) == (62, 63, 100, 0)
+    assert (pipeline_score(160, 1), pipeline_score(224, 1)) == (63, 88)
+    assert (pipeline_score(3 * 160, 3), pipeline_score(3 * 224, 3)) == (63, 88)
+    assert (pipeline_score(159, 1), pipeline_score(161, 1), pipeline_score(255, 1), pipeline_score(0, 1)) == (
+        62,
+        63,
+        100,
+        0,
+    )
 
 
 SCORE_TABLE_MAIN = """#include <stdio.h>
@@ -588,14 +593,14 @@ int main(void)
 def test_the_c_score_equals_the_python_one_for_every_sum_including_the_ties(spec, tmp_path):
     """kws_pipeline_score on the host, under the sanitizers, for every sum of up to 8 classifications."""
     from kwsgen.firmware.engines import core_dir, host_program
-    from kwsgen.firmware.simulate import _score
+    from kwsgen.firmware.simulate import pipeline_score
 
     core = core_dir(spec)
     main = tmp_path / "score_table.c"
     main.write_text(SCORE_TABLE_MAIN)
     exe = host_program((*sorted(core.glob("*.c")), main), core, "score_table", "score-table", sanitize=True)
     got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
-    want = [_score(total, n) for n in range(1, 9) for total in range(255 * n + 1)]
+    want = [pipeline_score(total, n) for n in range(1, 9) for total in range(255 * n + 1)]
     assert got == want
     assert (got[160], got[224]) == (63, 88)  # n = 1: the ties 0.625 and 0.875 round up
 

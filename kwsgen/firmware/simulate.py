@@ -29,8 +29,8 @@ class Result:
         )
 
 
-def _score(total: int, n: int) -> int:
-    """total / (256 n) in hundredths, rounded half up, as kws_pipeline.c's report()."""
+def pipeline_score(total: int, n: int) -> int:
+    """total / (256 n) in hundredths, rounded half up, as kws_pipeline_score() in kws_pipeline.c."""
     return (total * 100 + n * 128) // (n * 256)
 
 
@@ -91,7 +91,7 @@ def apply_rule(spec: FirmwareSpec, frames: np.ndarray, outputs: np.ndarray, rule
                     cls = 0
                 else:
                     quiet_until = frame + rule.holdoff
-            results.append(Result(frame, sample, cls, _score(int(p[top]), 1)))
+            results.append(Result(frame, sample, cls, pipeline_score(int(p[top]), 1)))
             continue
         history = [*history, p][-rule.average :]
         sums = np.sum(history, axis=0)
@@ -108,7 +108,7 @@ def apply_rule(spec: FirmwareSpec, frames: np.ndarray, outputs: np.ndarray, rule
         if streak < rule.hits or frame < quiet_until:
             continue
         quiet_until, streak = frame + rule.suppress, 0
-        results.append(Result(frame, sample, candidate, _score(int(sums[top]), n)))
+        results.append(Result(frame, sample, candidate, pipeline_score(int(sums[top]), n)))
     return results
 
 
