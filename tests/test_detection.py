@@ -111,6 +111,43 @@ def test_mining_adds_the_windows_that_fire_and_only_those():
     assert drawn.shape == (10, CL, 2) and (drawn[:, 0, 0] == 127).sum() >= 3
 
 
+def test_keyword_clips_are_windows_centred_on_each_clip_of_the_word_in_the_part():
+    # stream 1 (train): hops 0-1 gap, 2-8 "yes" (7 hops), 9 gap, 10-14 "up", 15-17 gap;
+    # stream 2 (calibrate): hops 18-24 "yes", 25 gap.
+    tags = [0, 0] + [1] * 7 + [0] + [2] * 5 + [0] * 3 + [1] * 7 + [0]
+    bank = tiny_bank(tags, ["yes", "up"], [(0, 18), (18, 26)], parts=["train", "calibrate"])
+    assert list(bank.word_windows("Yes", CL, "train")) == [3]  # (7 - 5) // 2 hops into the clip
+    assert list(bank.word_windows("up", CL, "train")) == [10]
+    assert list(bank.word_windows("yes", CL, "calibrate")) == [19]
+    assert len(bank.word_windows("hey", CL, "train")) == 0  # not a word of the bank
+    assert len(bank.word_windows("up", 19, "train")) == 0  # the window would leave the stream
+
+
+def test_keyword_clips_join_each_epoch_per_keyword_and_none_for_a_word_the_bank_lacks():
+    from kwsgen.train.sampling import add_keyword_clips, with_keyword_clips
+
+    tags = [0, 0] + [1] * 7 + [0] + [2] * 5 + [0] * 3 + [1] * 7 + [0]  # "yes" twice, "up" once
+    bank = tiny_bank(tags, ["yes", "up"], [(0, len(tags))])
+    negatives = Negatives(bank)
+    said: list[str] = []
+    add_keyword_clips(negatives, bank, ["yes", "hey", "Unknown"], CL, 1.0, said.append)
+    assert said == ["keyword clips from the bank: yes 2 (none of hey: not a word the bank holds)"]
+    assert negatives.keyword_y.tolist() == [0, 0]
+    clips = [bank.features[3:8], bank.features[19:24]]
+    assert all(np.array_equal(w, c) for w, c in zip(negatives.keyword_x, clips, strict=True))
+    x = np.zeros((9, CL, 2), np.int8)
+    y = np.repeat([0, 1, 2], 3)  # three resampled inputs per label
+    rng = np.random.default_rng(0)
+    x1, y1 = with_keyword_clips(x, y, negatives, 1.0, rng)  # 1 x 1 per label: one of the two clips
+    assert np.bincount(y1).tolist() == [4, 3, 3] and any(np.array_equal(x1[9], c) for c in clips)
+    x3, y3 = with_keyword_clips(x, y, negatives, 3.0, rng)  # 3 wanted, the bank has 2: each once
+    assert np.bincount(y3).tolist() == [5, 3, 3]  # none of "hey" or Unknown
+    assert sorted(int(w[0, 0]) for w in x3[9:]) == sorted(int(c[0, 0]) for c in clips)
+    nothing = Negatives(bank)
+    add_keyword_clips(nothing, bank, ["hey", "Unknown"], CL, 2.0, said.append)
+    assert nothing.keyword_y is None and said[-1].startswith("keyword clips from the bank: none")
+
+
 def test_choose_thresholds_buys_most_hits_within_the_budget():
     q = cal.Q_GRID
     n = len(q)
@@ -252,6 +289,7 @@ def test_continuous_rule_is_chosen_along_the_ladder_of_budgets_not_at_the_target
         ("[negatives]\nweight = 0", r"\[negatives\] weight must be above 0"),
         ('[negatives]\nsource = "internet"', r"\[negatives\] source must be shipped or none"),
         ("[negatives]\nmining_rounds = 11", r"\[negatives\] mining_rounds must be 0..10"),
+        ("[negatives]\nkeyword_clips = -1", r"\[negatives\] keyword_clips must be in \[0, 10\]"),
         ("[device]\nhits = 0", r"\[device\] hits must be 1..50 and holdoff 0..100000"),
         ("[augmentation]\nnoise = 5.0", r"\[augmentation\] noise must be a share in \[0, 4\]"),
         ("[augmentation]\nnoise_snr_db = [20, 0]", r"\[augmentation\] noise_snr_db must be \[from, to\] in dB"),

@@ -161,6 +161,11 @@ class NegativesSection:
         "rounds of hard-negative mining: run the model along the bank, add the windows that fire, train again", 2
     )
     mining_epochs: int = doc("fine-tuning epochs per mining round", 5)
+    keyword_clips: float = doc(
+        "the bank's own clips of the project's keywords (real Speech Commands speakers) added to Train each "
+        "epoch, as a multiple of each keyword's resampled inputs (0: none; keywords the bank lacks get none)",
+        3.0,
+    )
 
 
 SECTION_TYPES: dict[str, type] = {
@@ -186,7 +191,8 @@ SECTION_TITLES = {
     "augmentation": "kwsgen train: augmentation in int8 feature space, each a share of the training inputs per epoch",
     "device": "kwsgen build: what the firmware reports",
     "detection": "The operating point: when a keyword counts as detected",
-    "negatives": "kwsgen train: real non-keyword speech, so that other words do not fire",
+    "negatives": "kwsgen train: the shipped bank of real speech: other words, so that they do not fire, and clips "
+    "of the keywords",
 }
 
 FRONTEND_DOCS = {
@@ -301,6 +307,8 @@ class ProjectSettings:
             raise ConfigError("[negatives] confusables must be 0..200 words per keyword")
         if not (0 <= neg.mining_rounds <= 10 and 1 <= neg.mining_epochs <= 100):
             raise ConfigError("[negatives] mining_rounds must be 0..10 and mining_epochs 1..100")
+        if not 0 <= neg.keyword_clips <= 10:
+            raise ConfigError("[negatives] keyword_clips must be in [0, 10] (a multiple of each keyword's inputs)")
 
     def _validate_training(self) -> None:
         t, a = self.training, self.augmentation

@@ -12,7 +12,9 @@ run the model along them hop by hop.
 
 Every hop carries a tag (the word, phrase or "sentence" under it). Windows
 that touch a word a project uses as a keyword are left out automatically: a
-project whose keyword is "up" never trains "up" as Unknown.
+project whose keyword is "up" never trains "up" as Unknown; its clips of
+"up" join the project's Train inputs of "up" instead (word_windows), so a
+user's few speakers are joined by a hundred others.
 
 Each stream belongs to one part: ``train`` (Unknown inputs and mining) or
 ``calibrate`` (choosing the operating point; never trained on). Audio that
@@ -113,6 +115,21 @@ class NegativeBank:
             s = np.arange(first, end - cascade_len + 1, step)
             clean = bad_before[s + cascade_len] - bad_before[s] == 0
             starts.append(s[clean])
+        return np.concatenate(starts) if starts else np.zeros(0, np.int64)
+
+    def word_windows(self, word: str, cascade_len: int, part: str) -> np.ndarray:
+        """First hops of a window of `cascade_len` hops centred on each clip of `word` (a tag of its own) in `part`."""
+        if word.lower() not in self.tag_names:
+            return np.zeros(0, np.int64)
+        on = np.concatenate([[0], (self.tags == self.tag_names.index(word.lower())).astype(np.int8), [0]])
+        firsts, ends = np.flatnonzero(np.diff(on) == 1), np.flatnonzero(np.diff(on) == -1)
+        starts = []
+        for (first, end), p in zip(self.streams, self.stream_parts, strict=True):
+            if p != part:
+                continue
+            inside = (firsts >= first) & (ends <= end)
+            s = firsts[inside] + (ends[inside] - firsts[inside] - cascade_len) // 2
+            starts.append(s[(s >= first) & (s + cascade_len <= end)])
         return np.concatenate(starts) if starts else np.zeros(0, np.int64)
 
     def windows(self, starts: np.ndarray, cascade_len: int) -> np.ndarray:

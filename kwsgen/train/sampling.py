@@ -35,6 +35,9 @@ class Negatives:
     weight: float = 1.0  # loss weight of every Unknown input
     hard: np.ndarray | None = None  # int8 inputs that fired in mining
     confusable: np.ndarray | None = None  # int8 inputs: the keywords' phonetic neighbours, synthesised
+    keyword_x: np.ndarray | None = None  # int8 inputs: the bank's own clips of the project's keywords
+    keyword_y: np.ndarray | None = None  # their labels
+    keyword_share: float = 0.0  # per keyword and epoch, as a multiple of its resampled inputs
 
     def draw(self, n: int, cascade_len: int, rng: np.random.Generator) -> np.ndarray:
         """n inputs: up to half mined ones (once there are some), up to a quarter confusable words, the rest
@@ -67,6 +70,8 @@ def project_negatives(project: Project, minmax, labels: list[str], log) -> Negat
         + (f" (left out: {', '.join(left_out)})" if left_out else "")
     )
     negatives = Negatives(bank, starts, n.share, n.weight)
+    if n.keyword_clips > 0:
+        add_keyword_clips(negatives, bank, labels, fe.cascade_len, n.keyword_clips, log)
     if n.confusables:
         from .confusables import confusable_mfcc
         from .dataset import noise_recordings
@@ -88,6 +93,47 @@ def project_negatives(project: Project, minmax, labels: list[str], log) -> Negat
     return negatives
 
 
+def add_keyword_clips(
+    negatives: Negatives, bank: NegativeBank, labels: list[str], cascade_len: int, share: float, log
+) -> None:
+    """The bank's clips of the project's keywords, one input centred on each, as extra Train inputs.
+
+    Why: a user's few dozen clips per keyword come from a few speakers; the bank holds each Speech Commands
+    word said by about 130 other real people (its train part, never the speakers that measure kwsgen).
+    """
+    xs, ys, found, missing = [], [], [], []
+    for k, label in enumerate(labels):
+        if label == UNKNOWN:
+            continue
+        starts = bank.word_windows(label, cascade_len, "train")
+        if len(starts):
+            xs.append(bank.windows(starts, cascade_len))
+            ys.append(np.full(len(starts), k))
+            found.append(f"{label} {len(starts)}")
+        else:
+            missing.append(label)
+    if xs:
+        negatives.keyword_x, negatives.keyword_y = np.concatenate(xs), np.concatenate(ys)
+        negatives.keyword_share = share
+    log(
+        "keyword clips from the bank: "
+        + (", ".join(found) if found else "none")
+        + (f" (none of {', '.join(missing)}: not a word the bank holds)" if missing else "")
+    )
+
+
+def with_keyword_clips(x: np.ndarray, y: np.ndarray, negatives: Negatives, per_label: float, rng: np.random.Generator):
+    """The inputs plus keyword_share x per_label (each label's resampled count) bank clips of every keyword it has."""
+    per = round(negatives.keyword_share * per_label)
+    kinds = np.unique(negatives.keyword_y)
+    if not per or not len(kinds):
+        return x, y
+    # At most as many as the bank has of a word: more would repeat clips within an epoch and only cost time.
+    clips = [np.flatnonzero(negatives.keyword_y == k) for k in kinds]
+    pick = np.concatenate([rng.choice(c, min(per, len(c)), replace=False) for c in clips])
+    return np.concatenate([x, negatives.keyword_x[pick]]), np.concatenate([y, negatives.keyword_y[pick]])
+
+
 def epoch_inputs(
     data: SplitData,
     aux: np.ndarray,
@@ -100,12 +146,19 @@ def epoch_inputs(
     noise_pool: SplitData | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     x, y = resample_balanced(data, len(labels), t.max_train_per_label, rng)
-    n_negative = round(negatives.share * len(y)) if negatives is not None and UNKNOWN in labels else 0
+    resampled = len(y)
     rates = {k: getattr(a, k) for k in ("sparse_noise", "bias_noise", "time_mask", "coefficient_mask")}
     extra = [pool_copies(speed_pool, a.speed, y, rng), pool_copies(noise_pool, a.noise, y, rng)]
     x, y = augment_features(x, y, rates, rng)
     x = np.concatenate([x, *(e[0] for e in extra if e)])
     y = np.concatenate([y, *(e[1] for e in extra if e)])
+    if negatives is not None and negatives.keyword_y is not None:
+        # After the copies: the bank's clips are many voices already, and copying them too would double an
+        # epoch's time (the example project's training must stay within 3 minutes).
+        before = len(y)
+        x, y = with_keyword_clips(x, y, negatives, resampled / len(labels), rng)
+        resampled += len(y) - before
+    n_negative = round(negatives.share * resampled) if negatives is not None and UNKNOWN in labels else 0
     n_aux = round(a.auxiliary * len(y))
     if n_aux and len(aux) and UNKNOWN in labels:
         pick = rng.integers(0, len(aux), n_aux)
