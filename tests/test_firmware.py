@@ -567,12 +567,7 @@ def test_scores_round_halves_up_at_the_tie_values():
 
     assert (pipeline_score(160, 1), pipeline_score(224, 1)) == (63, 88)
     assert (pipeline_score(3 * 160, 3), pipeline_score(3 * 224, 3)) == (63, 88)
-    assert (pipeline_score(159, 1), pipeline_score(161, 1), pipeline_score(255, 1), pipeline_score(0, 1)) == (
-        62,
-        63,
-        100,
-        0,
-    )
+    assert [pipeline_score(total, 1) for total in (159, 161, 255, 0)] == [62, 63, 100, 0]
 
 
 SCORE_TABLE_MAIN = """#include <stdio.h>
