@@ -290,6 +290,7 @@ def test_continuous_rule_is_chosen_along_the_ladder_of_budgets_not_at_the_target
         ('[negatives]\nsource = "internet"', r"\[negatives\] source must be shipped or none"),
         ("[negatives]\nmining_rounds = 11", r"\[negatives\] mining_rounds must be 0..10"),
         ("[negatives]\nkeyword_clips = -1", r"\[negatives\] keyword_clips must be in \[0, 10\]"),
+        ('[training]\nresample_to = "mean"', r"\[training\] resample_to must be one of median, smallest, largest"),
         ("[device]\nhits = 0", r"\[device\] hits must be 1..50 and holdoff 0..100000"),
         ("[augmentation]\nnoise = 5.0", r"\[augmentation\] noise must be a share in \[0, 4\]"),
         ("[augmentation]\nnoise_snr_db = [20, 0]", r"\[augmentation\] noise_snr_db must be \[from, to\] in dB"),

@@ -185,10 +185,42 @@ def test_resampling_balances_every_epoch():
     from kwsgen.train.sampling import resample_balanced
 
     split = SplitData(np.zeros((13, 49, 23), np.int8), np.array([0] * 10 + [1] * 3))
-    _, y = resample_balanced(split, 2, 100, np.random.default_rng(0))
+    _, y = resample_balanced(split, 2, 100, np.random.default_rng(0), "smallest")
     assert np.bincount(y).tolist() == [3, 3]
-    _, y = resample_balanced(split, 2, 2, np.random.default_rng(0))
+    _, y = resample_balanced(split, 2, 2, np.random.default_rng(0), "smallest")
     assert np.bincount(y).tolist() == [2, 2]
+    _, y = resample_balanced(split, 2, 100, np.random.default_rng(0), "largest")
+    assert np.bincount(y).tolist() == [10, 10]
+
+
+def test_resampling_to_the_median_label_uses_more_of_a_small_project():
+    """Five labels, the smallest with 9 clips: the median (17) sets every label's count, not the 9."""
+    from kwsgen.train.dataset import SplitData
+    from kwsgen.train.sampling import resample_balanced
+
+    counts = [17, 17, 20, 9, 109]
+    y_all = np.repeat(np.arange(5), counts)
+    x_all = np.repeat(np.arange(5, dtype=np.int8), counts)[:, None, None] * np.ones((1, 49, 23), np.int8)
+    x, y = resample_balanced(SplitData(x_all, y_all), 5, 10000, np.random.default_rng(0))
+    assert np.bincount(y).tolist() == [17] * 5
+    assert np.all(x[:, 0, 0] == y)  # every input keeps its own label
+    _, y = resample_balanced(SplitData(x_all, y_all), 5, 12, np.random.default_rng(0))
+    assert np.bincount(y).tolist() == [12] * 5
+
+
+def test_validate_is_capped_per_label_to_one_fixed_subset():
+    from kwsgen.train.dataset import SplitData
+    from kwsgen.train.sampling import capped_per_label
+
+    y = np.array([0] * 7 + [1] * 2 + [2] * 5)
+    split = SplitData(np.arange(14, dtype=np.int8)[:, None, None] * np.ones((1, 49, 23), np.int8), y)
+    capped = capped_per_label(split, 3, 3, seed=1)
+    assert np.bincount(capped.y).tolist() == [3, 2, 3]
+    assert np.all(y[capped.x[:, 0, 0].astype(int)] == capped.y)  # each input keeps its label
+    assert len(set(capped.x[:, 0, 0].tolist())) == 8  # without repeats
+    again = capped_per_label(split, 3, 3, seed=1)
+    assert np.array_equal(again.x, capped.x)  # the same subset every epoch
+    assert capped_per_label(split, 3, 7, seed=1) is split  # under the cap: Validate as it is
 
 
 # ---------------------------------------------------------------- bad input

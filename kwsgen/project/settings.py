@@ -19,6 +19,7 @@ from ..frontend.config import WINDOW_TYPES, EnergyFilterConfig, FrontendConfig
 
 SETS = ("Train", "Validate", "Test")
 UNKNOWN = "Unknown"
+RESAMPLE_TO = ("median", "smallest", "largest")
 
 
 def doc(text: str, default: Any) -> Any:
@@ -74,8 +75,15 @@ class TrainingSection:
     unk_threshold: float = doc("a top probability below this is classified UNK (class 0)", 0.6)
     early_stopping_threshold: float = doc("validation accuracy counted as good enough", 0.9)
     early_stopping_patience: int = doc("stop after this many consecutive good epochs (0: never stop early)", 3)
-    max_train_per_label: int = doc("each epoch resamples every label to min(this, smallest label) inputs", 10000)
-    max_validate_per_label: int = doc("the same for validation", 5000)
+    resample_to: str = doc(
+        "each epoch draws every label, with replacement, to the count of its median label (median), "
+        "its smallest (smallest) or its largest (largest)",
+        "median",
+    )
+    max_train_per_label: int = doc("and to at most this many inputs", 10000)
+    max_validate_per_label: int = doc(
+        "Validate scores at most this many inputs of each label every epoch (a fixed random subset)", 5000
+    )
     minmax: str = doc("feature scaling: base (the base model's, recommended) or train (fitted to this project)", "base")
     seed: int = doc("random seed: the same seed gives the same model", 1)
 
@@ -333,6 +341,7 @@ class ProjectSettings:
             (t.early_stopping_patience >= 0, "early_stopping_patience must be 0 or more"),
             (t.max_train_per_label >= 1 and t.max_validate_per_label >= 1, "the per-label limits must be positive"),
             (t.minmax in ("base", "train"), "minmax must be base or train"),
+            (t.resample_to in RESAMPLE_TO, f"resample_to must be one of {', '.join(RESAMPLE_TO)}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -15,6 +15,7 @@ from .head import (
 )
 from .sampling import (
     Negatives,
+    capped_per_label,
     epoch_inputs,
     unknown_weights,
 )
@@ -32,8 +33,10 @@ def validation_scores(model, split: SplitData, n_labels: int) -> tuple[float, fl
     return acc.balanced_accuracy, float(np.mean(per_class))
 
 
-def train_epoch(model, data: ProjectData, aux, t, a, rng, negatives: Negatives | None, phase: str, epoch: int) -> dict:
-    """One epoch on freshly drawn inputs; the history entry, with its Validate scores."""
+def train_epoch(
+    model, data: ProjectData, validate: SplitData, aux, t, a, rng, negatives: Negatives | None, phase: str, epoch: int
+) -> dict:
+    """One epoch on freshly drawn inputs; the history entry, with its scores on validate."""
     keras = tf().keras
     labels = data.labels
     x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool, negatives, data.noise_pool)
@@ -46,7 +49,7 @@ def train_epoch(model, data: ProjectData, aux, t, a, rng, negatives: Negatives |
         shuffle=False,
         verbose=0,
     )
-    val, val_loss = validation_scores(model, data.splits["Validate"], len(labels))
+    val, val_loss = validation_scores(model, validate, len(labels))
     return {
         "epoch": epoch,
         "phase": phase,
@@ -83,6 +86,7 @@ def fit(
     keras = tf().keras
     rng = np.random.default_rng(t.seed)
     labels = data.labels
+    validate = capped_per_label(data.splits["Validate"], len(labels), t.max_validate_per_label, t.seed)
     phases = [("head", t.learning_rate, t.epochs)]
     if t.unfreeze_blocks != 0 and t.fine_tune_epochs > 0:
         phases.append(("fine-tune", t.fine_tune_learning_rate, t.fine_tune_epochs))
@@ -102,7 +106,7 @@ def fit(
             good = 0
             for done in range(1, n_epochs + 1):
                 epoch += 1
-                history.append(train_epoch(model, data, aux, t, a, rng, negatives, phase, epoch))
+                history.append(train_epoch(model, data, validate, aux, t, a, rng, negatives, phase, epoch))
                 val, val_loss = history[-1]["validate_accuracy"], history[-1]["validate_loss"]
                 good = good + 1 if val >= t.early_stopping_threshold else 0
                 if val_loss <= best_loss:
@@ -132,7 +136,7 @@ def fit(
             )
             for _ in range(mining_epochs):
                 epoch += 1
-                history.append({**train_epoch(model, data, aux, t, a, rng, negatives, phase, epoch), **found})
+                history.append({**train_epoch(model, data, validate, aux, t, a, rng, negatives, phase, epoch), **found})
                 log(f"epoch {epoch} ({phase}): validate top-1 {history[-1]['validate_accuracy']:.3f}")
                 bar.update(
                     task, advance=1, description=f"training ({phase}): validate {history[-1]['validate_accuracy']:.3f}"

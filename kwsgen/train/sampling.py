@@ -14,15 +14,36 @@ from .negatives import NegativeBank, shipped_bank
 
 
 def resample_balanced(
-    split: SplitData, n_labels: int, limit: int, rng: np.random.Generator
+    split: SplitData, n_labels: int, limit: int, rng: np.random.Generator, to: str = "median"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every label present, drawn with replacement to min(limit, smallest label's count)."""
+    """Every label present, drawn with replacement to min(limit, the median, smallest or largest label's count).
+
+    Why the median: a user's smallest label sets the pace under "smallest" (9 clips of "off" showed only 9 of
+    each keyword an epoch), and a large Unknown would set it under "largest"; the median uses most of what the
+    user recorded while the augmented copies vary the repeated inputs.
+    """
     counts = np.bincount(split.y, minlength=n_labels)
-    per = int(min(limit, counts[counts > 0].min()))
+    present = counts[counts > 0]
+    target = {"median": np.median(present), "smallest": present.min(), "largest": present.max()}[to]
+    per = int(min(limit, target))
     idx = np.concatenate(
         [rng.choice(np.flatnonzero(split.y == k), per, replace=True) for k in range(n_labels) if counts[k]]
     )
     return split.x[idx], split.y[idx]
+
+
+def capped_per_label(split: SplitData, n_labels: int, limit: int, seed: int) -> SplitData:
+    """At most limit inputs of each label, a fixed random subset (without replacement): what Validate scores
+    each epoch. Why a cap: a large project's Validate would otherwise cost more per epoch than its training."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for k in range(n_labels):
+        idx = np.flatnonzero(split.y == k)
+        keep.append(idx if len(idx) <= limit else np.sort(rng.choice(idx, limit, replace=False)))
+    idx = np.concatenate(keep) if keep else np.zeros(0, np.int64)
+    if len(idx) == len(split):
+        return split
+    return SplitData(split.x[idx], split.y[idx], [split.sources[i] for i in idx] if split.sources else [])
 
 
 @dataclass
@@ -145,7 +166,7 @@ def epoch_inputs(
     negatives: Negatives | None = None,
     noise_pool: SplitData | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    x, y = resample_balanced(data, len(labels), t.max_train_per_label, rng)
+    x, y = resample_balanced(data, len(labels), t.max_train_per_label, rng, t.resample_to)
     resampled = len(y)
     rates = {k: getattr(a, k) for k in ("sparse_noise", "bias_noise", "time_mask", "coefficient_mask")}
     extra = [pool_copies(speed_pool, a.speed, y, rng), pool_copies(noise_pool, a.noise, y, rng)]
