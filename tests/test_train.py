@@ -201,10 +201,10 @@ def test_resampling_to_the_median_label_uses_more_of_a_small_project():
     counts = [17, 17, 20, 9, 109]
     y_all = np.repeat(np.arange(5), counts)
     x_all = np.repeat(np.arange(5, dtype=np.int8), counts)[:, None, None] * np.ones((1, 49, 23), np.int8)
-    x, y = resample_balanced(SplitData(x_all, y_all), 5, 10000, np.random.default_rng(0))
+    x, y = resample_balanced(SplitData(x_all, y_all), 5, 10000, np.random.default_rng(0), "median")
     assert np.bincount(y).tolist() == [17] * 5
     assert np.all(x[:, 0, 0] == y)  # every input keeps its own label
-    _, y = resample_balanced(SplitData(x_all, y_all), 5, 12, np.random.default_rng(0))
+    _, y = resample_balanced(SplitData(x_all, y_all), 5, 12, np.random.default_rng(0), "median")
     assert np.bincount(y).tolist() == [12] * 5
 
 

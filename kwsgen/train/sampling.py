@@ -14,7 +14,7 @@ from .negatives import NegativeBank, shipped_bank
 
 
 def resample_balanced(
-    split: SplitData, n_labels: int, limit: int, rng: np.random.Generator, to: str = "median"
+    split: SplitData, n_labels: int, limit: int, rng: np.random.Generator, to: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every label present, drawn with replacement to min(limit, the median, smallest or largest label's count).
 
