@@ -193,8 +193,9 @@ def test_resampling_balances_every_epoch():
     assert np.bincount(y).tolist() == [10, 10]
 
 
-def test_resampling_to_the_median_label_uses_more_of_a_small_project():
-    """Five labels, the smallest with 9 clips: the median (17) sets every label's count, not the 9."""
+def test_resampling_to_the_largest_or_median_label_uses_more_of_a_small_project():
+    """Five labels, the smallest with 9 clips: the largest (109, the default) or the median (17) sets every
+    label's count, not the 9."""
     from kwsgen.train.dataset import SplitData
     from kwsgen.train.sampling import resample_balanced
 
@@ -206,6 +207,9 @@ def test_resampling_to_the_median_label_uses_more_of_a_small_project():
     assert np.all(x[:, 0, 0] == y)  # every input keeps its own label
     _, y = resample_balanced(SplitData(x_all, y_all), 5, 12, np.random.default_rng(0), "median")
     assert np.bincount(y).tolist() == [12] * 5
+    x, y = resample_balanced(SplitData(x_all, y_all), 5, 10000, np.random.default_rng(0), "largest")
+    assert np.bincount(y).tolist() == [109] * 5
+    assert np.all(x[:, 0, 0] == y)
 
 
 def test_validate_is_capped_per_label_to_one_fixed_subset():
