@@ -76,9 +76,9 @@ class TrainingSection:
     early_stopping_threshold: float = doc("validation accuracy counted as good enough", 0.9)
     early_stopping_patience: int = doc("stop after this many consecutive good epochs (0: never stop early)", 3)
     resample_to: str = doc(
-        "each epoch draws every label, with replacement, to the count of its largest label (largest), "
-        "its median (median) or its smallest (smallest)",
-        "largest",
+        "each epoch draws every label, with replacement, to the count of its median label (median), "
+        "its smallest (smallest) or its largest (largest)",
+        "median",
     )
     max_train_per_label: int = doc("and to at most this many inputs", 10000)
     max_validate_per_label: int = doc(

@@ -16,12 +16,11 @@ from .negatives import NegativeBank, shipped_bank
 def resample_balanced(
     split: SplitData, n_labels: int, limit: int, rng: np.random.Generator, to: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every label present, drawn with replacement to min(limit, the largest, median or smallest label's count).
+    """Every label present, drawn with replacement to min(limit, the median, smallest or largest label's count).
 
-    Why the largest: under "smallest" a user's smallest label set the pace (9 clips of "off" showed only 9 of
-    each keyword an epoch), and under "median" most of a large Unknown went unseen each epoch; drawing every
-    label to the largest uses all the user recorded, the augmented copies vary the repeated keywords, and the
-    user-like project's Test accuracy rose from 92.4/89.2% to 96.0/93.3% (docs/training.md).
+    Why the median: a user's smallest label sets the pace under "smallest" (9 clips of "off" showed only 9 of
+    each keyword an epoch), and a large Unknown would set it under "largest"; the median uses most of what the
+    user recorded while the augmented copies vary the repeated inputs.
     """
     counts = np.bincount(split.y, minlength=n_labels)
     present = counts[counts > 0]

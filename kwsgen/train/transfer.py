@@ -6,7 +6,7 @@ of dense_layers, then a softmax over the project's labels. Training has two
 phases: the head alone with the core frozen, then (unless unfreeze_blocks is
 0) the last N core blocks too, at a lower learning rate, with the core's batch
 norm statistics still frozen. Every epoch the Train inputs are resampled with
-replacement to min(max_train_per_label, the largest label) per label, copies
+replacement to min(max_train_per_label, the median label) per label, copies
 augmented in int8 feature space are added, and auxiliary Unknown inputs too.
 Each phase stops after early_stopping_patience consecutive epochs at or above
 early_stopping_threshold on Validate, and the weights of the epoch with the
