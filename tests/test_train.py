@@ -194,7 +194,7 @@ def test_resampling_balances_every_epoch():
 
 
 def test_resampling_to_the_largest_or_median_label_uses_more_of_a_small_project():
-    """Five labels, the smallest with 9 clips: the largest (109, the default) or the median (17) sets every
+    """Five labels, the smallest with 9 clips: the median (17, the default) or the largest (109) sets every
     label's count, not the 9."""
     from kwsgen.train.dataset import SplitData
     from kwsgen.train.sampling import resample_balanced
