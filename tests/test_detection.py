@@ -291,6 +291,7 @@ def test_continuous_rule_is_chosen_along_the_ladder_of_budgets_not_at_the_target
         ("[negatives]\nmining_rounds = 11", r"\[negatives\] mining_rounds must be 0..10"),
         ("[negatives]\nkeyword_clips = -1", r"\[negatives\] keyword_clips must be in \[0, 10\]"),
         ('[training]\nresample_to = "mean"', r"\[training\] resample_to must be one of median, smallest, largest"),
+        ("[training]\nkeep_base_outputs = -1", r"\[training\] keep_base_outputs must be in \[0, 100\]"),
         ("[device]\nhits = 0", r"\[device\] hits must be 1..50 and holdoff 0..100000"),
         ("[augmentation]\nnoise = 5.0", r"\[augmentation\] noise must be a share in \[0, 4\]"),
         ("[augmentation]\nnoise_snr_db = [20, 0]", r"\[augmentation\] noise_snr_db must be \[from, to\] in dB"),
@@ -408,3 +409,24 @@ def test_shared_threshold_is_the_lowest_whose_summed_false_alarms_fit():
     assert chosen == {0: int(cal.Q_GRID[30]), 1: int(cal.Q_GRID[30])} and spent == 0 and found == 2 * hits[30]
     chosen, spent, _ = cal.choose_shared_threshold(curves, budget=3)
     assert chosen[0] == chosen[1] == int(cal.Q_GRID[27]) and spent == 3
+
+
+def test_a_budget_that_switches_every_keyword_off_gives_way_to_the_first_larger_one_that_finds_some(monkeypatch):
+    """Every threshold below "never" fires at least once on the negatives, so a budget that allows none would
+    ship a detector that never detects; the calibration takes the first rung of the ladder that finds keywords,
+    and says which. A budget that finds keywords is kept as it is."""
+    n = len(cal.Q_GRID)
+    j = np.arange(n)
+    false_alarms = np.where(j < n - 1, np.maximum(1, 40 - j), 0)  # even 0.996 fires once
+    hits = np.where(j < n - 1, np.minimum(10, np.maximum(1, (n - j) // 4)), 0)
+    monkeypatch.setattr(cal, "keyword_curve", lambda *_: cal.Curve(false_alarms, hits, 10))
+    labels = ["yes", "Unknown"]
+    strict = cal.search([], labels, False, 50, negative_hours=1.0, target=0.5, centre=None)
+    assert strict.budget_multiple == 2 and strict.as_dict()["target_multiple"] == 2
+    # Within 2 x 0.5 per hour: the most hits at one false alarm (indices 39-42), the highest such threshold.
+    assert strict.false_alarms == 1 and strict.validate_hits == hits[39] == hits[42] > hits[43]
+    assert strict.thresholds["yes"] == int(cal.Q_GRID[42])
+    loose = cal.search([], labels, False, 50, negative_hours=1.0, target=3, centre=None)
+    assert loose.budget_multiple == 1 and loose.false_alarms <= 3
+    assert cal.first_rung_that_finds([({}, 0, 0)] * 6, events=0) == 0  # nothing to find: the target stays
+    assert cal.first_rung_that_finds([({}, 0, 0)] * 6, events=5) == 0  # nothing found anywhere: the target stays

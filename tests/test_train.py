@@ -55,6 +55,8 @@ def test_train_writes_every_output(trained):
     phases = [h["phase"] for h in metrics["history"]]
     assert phases[:3] == ["head", "head", "fine-tune"] and phases[3:] in ([], ["mining 1"], ["mining 1", "mining 2"])
     assert metrics["epochs_run"] == len(phases)
+    # Fine-tuning and mining keep the base's outputs (keep_base_outputs); the head phase has no core to keep.
+    assert [("base_memory_loss" in h) for h in metrics["history"]] == [p != "head" for p in phases]
     assert metrics["negative_bank_windows"] > 100_000
     info = json.loads((folder / "model.json").read_text())
     for mode in ("filter", "continuous"):
@@ -178,6 +180,43 @@ def test_the_head_trains_first_then_the_last_blocks_unfreeze():
     assert head == {"head_dense1", "head_bn1", "classes"}
     assert last - head == {"dw4", "pw4"}  # batch normalisation stays frozen
     assert everything - head == {"conv0", "dw1", "pw1", "dw2", "pw2", "dw3", "pw3", "dw4", "pw4"}
+
+
+def test_fine_tuning_keeps_the_base_outputs_it_is_told_to():
+    """Learning without forgetting: the trainer's second output is the base's softmax on the shared core; before
+    any step it says what the untouched base says, and fitting moves the core but never that softmax."""
+    from kwsgen.project.settings import TrainingSection
+    from kwsgen.train.basemodel import find_base, load_base
+    from kwsgen.train.fitting import compile_for
+    from kwsgen.train.head import base_memory, build_transfer_model, fine_tune_layers, to_model_input
+    from kwsgen.train.tfutil import seed_everything
+
+    seed_everything(1)  # dropout in the head draws random numbers
+    base = load_base(find_base("kws25k"))
+    model = build_transfer_model(base, 5, TrainingSection())
+    assert base_memory(model, base, 0.0) is None
+    memory = base_memory(model, base, 1.0)
+    x = np.random.default_rng(0).integers(-128, 128, (16, *base.input_shape), dtype=np.int64).astype(np.int8)
+    before = memory.trainer.predict(to_model_input(x), verbose=0)
+    np.testing.assert_allclose(before["base"], memory.targets(x), atol=1e-6)
+    twice = memory.targets(np.concatenate([x[::-1], x]))  # cached: the original ran once per distinct input
+    assert len(memory.cache) == 16
+    np.testing.assert_allclose(twice, np.concatenate([before["base"][::-1], before["base"]]), atol=1e-6)
+    np.testing.assert_allclose(before["classes"], model.predict(to_model_input(x), verbose=0), atol=1e-6)
+    head_weights = [w.copy() for w in memory.trainer.get_layer("base_classes").get_weights()]
+    fine_tune_layers(model, base.template, -1)
+    compile_for(model, memory, 0.01).fit(
+        to_model_input(x),
+        {"classes": np.eye(5)[np.arange(16) % 5], "base": memory.targets(x)},
+        epochs=2,
+        verbose=0,
+    )
+    for kept, now in zip(head_weights, memory.trainer.get_layer("base_classes").get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, now)
+    after = memory.trainer.predict(to_model_input(x), verbose=0)
+    assert np.abs(after["base"] - before["base"]).max() > 1e-4  # the shared core moved
+    np.testing.assert_allclose(memory.targets(x), before["base"], atol=1e-6)  # the original did not
+    np.testing.assert_allclose(after["classes"], model.predict(to_model_input(x), verbose=0), atol=1e-6)
 
 
 def test_resampling_balances_every_epoch():

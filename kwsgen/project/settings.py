@@ -71,6 +71,11 @@ class TrainingSection:
     )
     fine_tune_epochs: int = doc("at most this many fine-tuning epochs", 20)
     fine_tune_learning_rate: float = doc("Adam learning rate for fine-tuning", 0.0003)
+    keep_base_outputs: float = doc(
+        "fine-tuning and mining also train the base's own pretrained softmax, frozen, towards what the untouched "
+        "base says on each input, with this loss weight (learning without forgetting; 0: off)",
+        1.0,
+    )
     batch_size: int = doc("inputs per training step", 32)
     unk_threshold: float = doc("a top probability below this is classified UNK (class 0)", 0.6)
     early_stopping_threshold: float = doc("validation accuracy counted as good enough", 0.9)
@@ -334,6 +339,7 @@ class ProjectSettings:
             (t.epochs >= 1, "epochs must be at least 1"),
             (t.fine_tune_epochs >= 0, "fine_tune_epochs must be 0 or more"),
             (0 < t.fine_tune_learning_rate < 1, "fine_tune_learning_rate must be in (0, 1)"),
+            (0 <= t.keep_base_outputs <= 100, "keep_base_outputs must be in [0, 100]"),
             (t.batch_size >= 1, "batch_size must be at least 1"),
             (0 < t.learning_rate < 1, "learning_rate must be in (0, 1)"),
             (0 <= t.unk_threshold < 1, "unk_threshold must be in [0, 1)"),

@@ -16,7 +16,8 @@ per_keyword_thresholds), and in continuous mode the averaging length and the
 consecutive hits as well ([device] holdoff, every and suppress stay as set).
 The threshold is the one with the fewest Validate misses among those whose
 false alarms stay within target_false_alarms_per_hour times the hours of
-negative audio; ties go to fewer false alarms. In continuous mode the averaging
+negative audio; ties go to fewer false alarms (if none finds a Validate
+keyword, the first of 2, 4 ... 32 times the budget that does). In continuous mode the averaging
 length and the hits are those whose DET curve finds most Validate keywords over
 a ladder of budgets (1 to 32 times the target), then most at the target, then
 the simpler rule. The Test Set is never looked at.
@@ -204,6 +205,7 @@ class ModeChoice:
     false_alarms: int
     negative_hours: float
     det: list[dict]  # one threshold for every keyword, moving: the DET curve of the chosen rule
+    budget_multiple: int = 1  # the budget the thresholds met, as a multiple of the target (first_rung_that_finds)
 
     def as_dict(self) -> dict:
         return {
@@ -217,6 +219,7 @@ class ModeChoice:
             "negative_hours": round(self.negative_hours, 3),
             "false_alarms": self.false_alarms,
             "false_alarms_per_hour": round(self.false_alarms / self.negative_hours, 2) if self.negative_hours else None,
+            "target_multiple": self.budget_multiple,
             "det": self.det,
         }
 
@@ -259,16 +262,31 @@ def search(
         curves = {
             k: keyword_curve(streams, k, label, rule, centre) for k, label in enumerate(labels) if label != UNKNOWN
         }
-        ladder = [choose(curves, budget * m) for m in (BUDGET_LADDER if continuous else (1,))]
-        chosen, spent, found = ladder[0]  # the ladder's first rung is the target itself
+        ladder = [choose(curves, budget * m) for m in BUDGET_LADDER]
+        found = ladder[0][2]  # the ladder's first rung is the target itself
         steadiness = sum(rung[2] for rung in ladder) if continuous else 0
-        key = (steadiness, found, -spent, -average, -hits)
+        key = (steadiness, found, -ladder[0][1], -average, -hits)
         if best is None or key > best[0]:
             events = sum(c.events for c in curves.values())
+            rung = first_rung_that_finds(ladder, events)
+            chosen, spent, found = ladder[rung]
             thresholds = {labels[k]: q for k, q in chosen.items()}
             det = det_points(curves, negative_hours)
-            best = (key, ModeChoice(thresholds, rule, events, found, spent, negative_hours, det))
+            choice = ModeChoice(thresholds, rule, events, found, spent, negative_hours, det, BUDGET_LADDER[rung])
+            best = (key, choice)
     return best[1]
+
+
+def first_rung_that_finds(ladder: list[tuple[dict, int, int]], events: int) -> int:
+    """The target's rung, unless it finds no Validate keyword at all: then the first larger budget that finds one.
+
+    Why: half an hour of calibration audio allows no false alarm under a budget of 1 per hour, and a model with a
+    single confident false alarm there would otherwise ship with every keyword switched off, a detector that
+    never detects (the example project's filter mode did). A larger budget is said in the log and model.json.
+    """
+    if not events or ladder[0][2]:
+        return 0
+    return next((i for i, rung in enumerate(ladder) if rung[2]), 0)
 
 
 def segment_reader(project) -> Callable[[Segment], np.ndarray]:

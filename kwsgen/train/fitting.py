@@ -10,6 +10,7 @@ from ..project.settings import AugmentationSection, TrainingSection
 from .dataset import ProjectData, SplitData
 from .evaluate import Confusion
 from .head import (
+    BaseMemory,
     fine_tune_layers,
     to_model_input,
 )
@@ -33,32 +34,68 @@ def validation_scores(model, split: SplitData, n_labels: int) -> tuple[float, fl
     return acc.balanced_accuracy, float(np.mean(per_class))
 
 
+def compile_for(model, memory: BaseMemory | None, rate: float):
+    """The model to fit this phase, compiled: the transfer model, or with memory its trainer (two losses)."""
+    keras = tf().keras
+    if memory is None:
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss="categorical_crossentropy", metrics=["accuracy"])
+        return model
+    memory.trainer.compile(
+        optimizer=keras.optimizers.Adam(rate),
+        loss={"classes": "categorical_crossentropy", "base": "categorical_crossentropy"},
+        loss_weights={"classes": 1.0, "base": memory.weight},
+        metrics={"classes": ["accuracy"]},
+    )
+    return memory.trainer
+
+
 def train_epoch(
-    model, data: ProjectData, validate: SplitData, aux, t, a, rng, negatives: Negatives | None, phase: str, epoch: int
+    model,
+    data: ProjectData,
+    validate: SplitData,
+    aux,
+    t,
+    a,
+    rng,
+    negatives: Negatives | None,
+    phase: str,
+    epoch: int,
+    memory: BaseMemory | None = None,
 ) -> dict:
-    """One epoch on freshly drawn inputs; the history entry, with its scores on validate."""
+    """One epoch on freshly drawn inputs; the history entry, with its scores on validate.
+
+    With memory the trainer fits, its second output towards the untouched base's outputs on the same inputs.
+    """
     keras = tf().keras
     labels = data.labels
     x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool, negatives, data.noise_pool)
-    result = model.fit(
+    targets = keras.utils.to_categorical(y, len(labels))
+    fitted = model if memory is None else memory.trainer
+    if memory is not None:
+        targets = {"classes": targets, "base": memory.targets(x)}
+    result = fitted.fit(
         to_model_input(x),
-        keras.utils.to_categorical(y, len(labels)),
+        targets,
         sample_weight=unknown_weights(y, labels, negatives),
         epochs=1,
         batch_size=t.batch_size,
         shuffle=False,
         verbose=0,
     )
+    scores = {k: float(v[0]) for k, v in result.history.items()}
     val, val_loss = validation_scores(model, validate, len(labels))
-    return {
+    entry = {
         "epoch": epoch,
         "phase": phase,
         "train_inputs": len(y),
-        "train_accuracy": round(float(result.history["accuracy"][0]), 4),
-        "train_loss": round(float(result.history["loss"][0]), 4),
+        "train_accuracy": round(scores.get("accuracy", scores.get("classes_accuracy", float("nan"))), 4),
+        "train_loss": round(scores.get("classes_loss", scores["loss"]), 4),
         "validate_accuracy": round(val, 4),
         "validate_loss": round(val_loss, 4),
     }
+    if memory is not None:
+        entry["base_memory_loss"] = round(scores["base_loss"], 4)
+    return entry
 
 
 def fit(
@@ -73,6 +110,7 @@ def fit(
     negatives: Negatives | None = None,
     mining_rounds: int = 0,
     mining_epochs: int = 0,
+    memory: BaseMemory | None = None,
 ) -> tuple[list[dict], int, int]:
     """Train the head, fine-tune the unfrozen blocks, then mine; returns the history, the kept epoch and the last.
 
@@ -81,9 +119,8 @@ def fit(
     inputs it moves smoothly, where accuracy jumps by whole inputs. Fine-tuning starts from the best head.
     Each mining round then runs the model along the negative bank, adds the windows that fire to Unknown
     and trains mining_epochs more epochs; its last weights are kept (Validate holds too few negatives to
-    judge what mining is for).
+    judge what mining is for). With memory, fine-tuning and mining also keep the base's own outputs (BaseMemory).
     """
-    keras = tf().keras
     rng = np.random.default_rng(t.seed)
     labels = data.labels
     validate = capped_per_label(data.splits["Validate"], len(labels), t.max_validate_per_label, t.seed)
@@ -102,11 +139,13 @@ def fit(
                 model.set_weights(best_weights)
                 names = fine_tune_layers(model, template, t.unfreeze_blocks)
                 log(f"fine-tuning {len(names)} layers of the base ({', '.join(names)}) at learning rate {rate:g}")
-            model.compile(optimizer=keras.optimizers.Adam(rate), loss="categorical_crossentropy", metrics=["accuracy"])
+            # The head phase trains no core weight, so there is nothing for the memory to keep.
+            remembering = memory if phase == "fine-tune" else None
+            compile_for(model, remembering, rate)
             good = 0
             for done in range(1, n_epochs + 1):
                 epoch += 1
-                history.append(train_epoch(model, data, validate, aux, t, a, rng, negatives, phase, epoch))
+                history.append(train_epoch(model, data, validate, aux, t, a, rng, negatives, phase, epoch, remembering))
                 val, val_loss = history[-1]["validate_accuracy"], history[-1]["validate_loss"]
                 good = good + 1 if val >= t.early_stopping_threshold else 0
                 if val_loss <= best_loss:
@@ -129,14 +168,12 @@ def fit(
             if not found["fired"]:
                 bar.update(task, advance=(rounds - r + 1) * mining_epochs)
                 break
-            model.compile(
-                optimizer=keras.optimizers.Adam(t.fine_tune_learning_rate),
-                loss="categorical_crossentropy",
-                metrics=["accuracy"],
-            )
+            remembering = memory if t.unfreeze_blocks != 0 else None
+            compile_for(model, remembering, t.fine_tune_learning_rate)
             for _ in range(mining_epochs):
                 epoch += 1
-                history.append({**train_epoch(model, data, validate, aux, t, a, rng, negatives, phase, epoch), **found})
+                entry = train_epoch(model, data, validate, aux, t, a, rng, negatives, phase, epoch, remembering)
+                history.append({**entry, **found})
                 log(f"epoch {epoch} ({phase}): validate top-1 {history[-1]['validate_accuracy']:.3f}")
                 bar.update(
                     task, advance=1, description=f"training ({phase}): validate {history[-1]['validate_accuracy']:.3f}"

@@ -41,6 +41,7 @@ from .fitting import (
     fit,
 )
 from .head import (
+    base_memory,
     build_transfer_model,
     check_base_fits,
     to_model_input,
@@ -136,8 +137,9 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
     stages.done("negatives and noise")
     model = build_transfer_model(base, len(labels), t)
     n = project.settings.negatives
+    memory = base_memory(model, base, t.keep_base_outputs) if t.unfreeze_blocks != 0 else None
     history, best_epoch, stopped = fit(
-        model, data, aux, t, a, base.template, progress, log, negatives, n.mining_rounds, n.mining_epochs
+        model, data, aux, t, a, base.template, progress, log, negatives, n.mining_rounds, n.mining_epochs, memory
     )
     stages.done("fitting and mining")
     tflite = to_int8_tflite(model, data.splits["Train"].x, samples=300, seed=t.seed)
@@ -145,6 +147,7 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
     stages.done("quantisation and evaluation")
     detection = operating_points(project, tflite, labels, minmax, negatives, data, progress)
     stages.done("operating point")
+    target = detection["target_false_alarms_per_hour"]
     for mode in ("filter", "continuous"):
         d = detection[mode]
         log(
@@ -153,6 +156,12 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
             + (f", average {d['average']}, hits {d['hits']}" if mode == "continuous" else "")
             + f"; Validate miss rate {d['validate_miss_rate']:.1%}, {d['false_alarms']} false alarms in "
             f"{d['negative_hours'] * 60:.0f} min of negative speech"
+            + (
+                f" (no threshold found a Validate keyword within the target, {target:g} per hour; this one is "
+                f"within {d['target_multiple']} times it)"
+                if d["target_multiple"] > 1
+                else ""
+            )
             if d["validate_miss_rate"] is not None
             else f"operating point ({mode} mode): no Validate keywords to calibrate on"
         )
