@@ -430,3 +430,29 @@ def test_a_budget_that_switches_every_keyword_off_gives_way_to_the_first_larger_
     assert loose.budget_multiple == 1 and loose.false_alarms <= 3
     assert cal.first_rung_that_finds([({}, 0, 0)] * 6, events=0) == 0  # nothing to find: the target stays
     assert cal.first_rung_that_finds([({}, 0, 0)] * 6, events=5) == 0  # nothing found anywhere: the target stays
+
+
+def test_the_report_says_when_the_operating_point_needed_a_larger_budget():
+    from kwsgen.train.report import detection_html
+
+    point = {"thresholds": {"yes": 0.99}, "validate_miss_rate": 0.5, "validate_keywords": 10, "false_alarms": 1}
+    point |= {"negative_hours": 0.4, "false_alarms_per_hour": 2.5, "holdoff": 50, "det": [], "target_multiple": 4}
+    page = "".join(detection_html({"target_false_alarms_per_hour": 1.0, "filter": point}))
+    assert "1 in 24 min (no threshold within the target found a Validate keyword: 4 times it)" in page
+    page = "".join(detection_html({"target_false_alarms_per_hour": 1.0, "filter": point | {"target_multiple": 1}}))
+    assert "times it" not in page
+
+
+def test_the_log_line_of_an_operating_point_shows_the_highest_threshold_as_it_is():
+    from kwsgen.train.transfer import operating_point_line
+
+    point = {"thresholds": {"yes": 0.9961, "no": 0.9961}, "validate_miss_rate": 0.712, "false_alarms": 1}
+    point |= {"negative_hours": 0.37, "target_multiple": 4}
+    line = operating_point_line({"target_false_alarms_per_hour": 1.0, "filter": point}, "filter")
+    assert line.startswith("operating point (filter mode): thresholds yes 0.996, no 0.996; Validate miss rate 71.2%")
+    assert "1 false alarm in 22 min" in line and line.endswith("this one is within 4 times it)")
+    point |= {"average": 3, "hits": 2, "false_alarms": 0, "target_multiple": 1}
+    line = operating_point_line({"target_false_alarms_per_hour": 1.0, "continuous": point}, "continuous")
+    assert "average 3, hits 2; " in line and line.endswith("0 false alarms in 22 min of negative speech")
+    none = operating_point_line({"filter": {"validate_miss_rate": None}}, "filter")
+    assert none == "operating point (filter mode): no Validate keywords to calibrate on"

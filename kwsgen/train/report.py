@@ -113,7 +113,13 @@ def detection_html(detection: dict) -> list[str]:
         rows.append(
             f"<tr><td>{mode}</td><td style='text-align:left'>{rule}; {extra}</td>"
             f"<td>{100 * p['validate_miss_rate']:.1f}% of {p['validate_keywords']}</td>"
-            f"<td>{p['false_alarms']} in {60 * p['negative_hours']:.0f} min</td></tr>"
+            f"<td>{p['false_alarms']} in {60 * p['negative_hours']:.0f} min"
+            + (
+                f" (no threshold within the target found a Validate keyword: {p['target_multiple']} times it)"
+                if p.get("target_multiple", 1) > 1
+                else ""
+            )
+            + "</td></tr>"
         )
     if not rows:
         return []

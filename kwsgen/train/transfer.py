@@ -147,24 +147,8 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
     stages.done("quantisation and evaluation")
     detection = operating_points(project, tflite, labels, minmax, negatives, data, progress)
     stages.done("operating point")
-    target = detection["target_false_alarms_per_hour"]
     for mode in ("filter", "continuous"):
-        d = detection[mode]
-        log(
-            f"operating point ({mode} mode): thresholds "
-            + ", ".join(f"{k} {v:.2f}" for k, v in d["thresholds"].items())
-            + (f", average {d['average']}, hits {d['hits']}" if mode == "continuous" else "")
-            + f"; Validate miss rate {d['validate_miss_rate']:.1%}, {d['false_alarms']} false alarms in "
-            f"{d['negative_hours'] * 60:.0f} min of negative speech"
-            + (
-                f" (no threshold found a Validate keyword within the target, {target:g} per hour; this one is "
-                f"within {d['target_multiple']} times it)"
-                if d["target_multiple"] > 1
-                else ""
-            )
-            if d["validate_miss_rate"] is not None
-            else f"operating point ({mode} mode): no Validate keywords to calibrate on"
-        )
+        log(operating_point_line(detection, mode))
     seconds = round(time.time() - started, 1)
     spent = ", ".join(f"{name} {secs:.0f} s" for name, secs in stages.seconds.items())
     log(f"time: {spent}; {seconds:.0f} s in all")
@@ -217,6 +201,28 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
     finally:
         out.abandon()  # after finish() there is nothing left to drop
     return TrainResult(out.root, metrics)
+
+
+def operating_point_line(detection: dict, mode: str) -> str:
+    """The log line of one mode's chosen rule. Thresholds have three decimals: 0.996, the highest, is not 1."""
+    d = detection[mode]
+    if d["validate_miss_rate"] is None:
+        return f"operating point ({mode} mode): no Validate keywords to calibrate on"
+    n = d["false_alarms"]
+    line = (
+        f"operating point ({mode} mode): thresholds "
+        + ", ".join(f"{k} {v:.3f}" for k, v in d["thresholds"].items())
+        + (f", average {d['average']}, hits {d['hits']}" if mode == "continuous" else "")
+        + f"; Validate miss rate {d['validate_miss_rate']:.1%}, {n} false alarm{'' if n == 1 else 's'} in "
+        f"{d['negative_hours'] * 60:.0f} min of negative speech"
+    )
+    if d.get("target_multiple", 1) > 1:
+        line += (
+            f" (no threshold found a Validate keyword within the target, "
+            f"{detection['target_false_alarms_per_hour']:g} per hour; this one is within {d['target_multiple']} "
+            "times it)"
+        )
+    return line
 
 
 def operating_points(project: Project, tflite: bytes, labels, minmax, negatives: Negatives, data, progress) -> dict:
