@@ -186,6 +186,7 @@ def test_fine_tuning_keeps_the_base_outputs_it_is_told_to():
     """Learning without forgetting: the trainer's second output is the base's softmax on the shared core; before
     any step it says what the untouched base says, and fitting moves the core but never that softmax."""
     from kwsgen.project.settings import TrainingSection
+    from kwsgen.train import head as head_module
     from kwsgen.train.basemodel import find_base, load_base
     from kwsgen.train.fitting import compile_for
     from kwsgen.train.head import base_memory, build_transfer_model, fine_tune_layers, to_model_input
@@ -202,6 +203,10 @@ def test_fine_tuning_keeps_the_base_outputs_it_is_told_to():
     twice = memory.targets(np.concatenate([x[::-1], x]))  # cached: the original ran once per distinct input
     assert len(memory.cache) == 16
     np.testing.assert_allclose(twice, np.concatenate([before["base"][::-1], before["base"]]), atol=1e-6)
+    full = base_memory(model, base, 1.0)
+    full.cache = {k.to_bytes(4, "little"): np.zeros(12, np.float32) for k in range(head_module.MEMORY_CACHE_LIMIT - 10)}
+    np.testing.assert_allclose(full.targets(x), before["base"], atol=1e-6)  # answered, but not cached: no room
+    assert len(full.cache) == head_module.MEMORY_CACHE_LIMIT - 10
     np.testing.assert_allclose(before["classes"], model.predict(to_model_input(x), verbose=0), atol=1e-6)
     head_weights = [w.copy() for w in memory.trainer.get_layer("base_classes").get_weights()]
     fine_tune_layers(model, base.template, -1)

@@ -70,7 +70,7 @@ def train_epoch(
     labels = data.labels
     x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool, negatives, data.noise_pool)
     targets = keras.utils.to_categorical(y, len(labels))
-    fitted = model if memory is None else memory.trainer
+    fitted = model if memory is None else memory.trainer  # sample weights apply to both of its outputs
     if memory is not None:
         targets = {"classes": targets, "base": memory.targets(x)}
     result = fitted.fit(
