@@ -168,7 +168,8 @@ def fit(
             if not found["fired"]:
                 bar.update(task, advance=(rounds - r + 1) * mining_epochs)
                 break
-            remembering = memory if t.unfreeze_blocks != 0 else None
+            # Only a core that trained (a fine-tune phase ran) has anything for the memory to keep.
+            remembering = memory if len(phases) > 1 else None
             compile_for(model, remembering, t.fine_tune_learning_rate)
             for _ in range(mining_epochs):
                 epoch += 1
