@@ -30,17 +30,22 @@ def check_base_fits(base: BaseModel, project: Project, base_name: str) -> None:
         )
 
 
-def build_transfer_model(base: BaseModel, n_classes: int, t: TrainingSection):
-    """The base's core with its pretrained weights, then the new head."""
-    keras = tf().keras
-    layers = keras.layers
-    template = get_template(base.template)
-    core = build_core(template, base.input_shape)
+def pretrained_core(base: BaseModel):
+    """The base's core, its pretrained weights loaded."""
+    core = build_core(get_template(base.template), base.input_shape)
     for layer in core.layers:
         if layer.get_weights():
             if layer.name not in base.weights:
                 raise KwsgenError(f"base model {base.template} lacks weights for layer {layer.name}")
             layer.set_weights(base.weights[layer.name])
+    return core
+
+
+def build_transfer_model(base: BaseModel, n_classes: int, t: TrainingSection):
+    """The base's core with its pretrained weights, then the new head."""
+    keras = tf().keras
+    layers = keras.layers
+    core = pretrained_core(base)
     for layer in core.layers:
         layer.trainable = False  # the head trains first; fine_tune_layers() unfreezes blocks afterwards
     x = core.output
@@ -137,10 +142,7 @@ def base_memory(model, base: BaseModel, weight: float) -> BaseMemory | None:
 
     embedding = model.get_layer(EMBEDDING_LAYER).output
     trainer = keras.Model(model.input, {"classes": model.output, "base": base_softmax("base_classes")(embedding)})
-    core = build_core(template, base.input_shape)
-    for layer in core.layers:
-        if layer.get_weights():
-            layer.set_weights(base.weights[layer.name])
+    core = pretrained_core(base)
     core.trainable = False
     original = keras.Model(core.input, base_softmax("original_classes")(core.output))
     return BaseMemory(trainer, original, weight)
