@@ -44,8 +44,8 @@ from results import save  # noqa: E402  (bench/results.py)
 from kwsgen.project import UNKNOWN, Project, apply_plan, example_project_dir, plan_speech_commands  # noqa: E402
 from kwsgen.train.basemodel import base_keras_model, find_base, load_base  # noqa: E402
 from kwsgen.train.dataset import project_data  # noqa: E402
-from kwsgen.train.head import to_model_input  # noqa: E402
 from kwsgen.train.pretrain import PretrainConfig, speaker_bucket, speaker_of  # noqa: E402
+from kwsgen.train.tfutil import predict  # noqa: E402
 from kwsgen.train.transfer import train_project  # noqa: E402
 
 SHARED = Path(os.environ.get("KWSGEN_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -58,7 +58,7 @@ def zero_shot(project: Project) -> float:
     data = project_data(project, base.minmax, progress=False)
     test = data.splits["Test"]
     model = base_keras_model(base)
-    pred = model.predict(to_model_input(test.x), verbose=0, batch_size=256).argmax(axis=1)
+    pred = predict(model, test.x).argmax(axis=1)
     labels = data.labels
     mapped = np.array([labels.index(c) if c in labels else labels.index(UNKNOWN) for c in base.classes])[pred]
     return round(float(np.mean(mapped == test.y)), 4)

@@ -186,11 +186,10 @@ def test_fine_tuning_keeps_the_base_outputs_it_is_told_to():
     """Learning without forgetting: the trainer's second output is the base's softmax on the shared core; before
     any step it says what the untouched base says, and fitting moves the core but never that softmax."""
     from kwsgen.project.settings import TrainingSection
-    from kwsgen.train import head as head_module
     from kwsgen.train.basemodel import find_base, load_base
     from kwsgen.train.fitting import compile_for
-    from kwsgen.train.head import base_memory, build_transfer_model, fine_tune_layers, to_model_input
-    from kwsgen.train.tfutil import seed_everything
+    from kwsgen.train.head import base_memory, build_transfer_model, fine_tune_layers
+    from kwsgen.train.tfutil import seed_everything, to_model_input
 
     seed_everything(1)  # dropout in the head draws random numbers
     base = load_base(find_base("kws25k"))
@@ -200,13 +199,7 @@ def test_fine_tuning_keeps_the_base_outputs_it_is_told_to():
     x = np.random.default_rng(0).integers(-128, 128, (16, *base.input_shape), dtype=np.int64).astype(np.int8)
     before = memory.trainer.predict(to_model_input(x), verbose=0)
     np.testing.assert_allclose(before["base"], memory.targets(x), atol=1e-6)
-    twice = memory.targets(np.concatenate([x[::-1], x]))  # cached: the original ran once per distinct input
-    assert len(memory.cache) == 16
-    np.testing.assert_allclose(twice, np.concatenate([before["base"][::-1], before["base"]]), atol=1e-6)
-    full = base_memory(model, base, 1.0)
-    full.cache = {k.to_bytes(4, "little"): np.zeros(12, np.float32) for k in range(head_module.MEMORY_CACHE_LIMIT - 10)}
-    np.testing.assert_allclose(full.targets(x), before["base"], atol=1e-6)  # answered, but not cached: no room
-    assert len(full.cache) == head_module.MEMORY_CACHE_LIMIT - 10
+    assert len(memory.original.cache) == 16  # the targets are cached (CachedOutputs, tested on its own)
     np.testing.assert_allclose(before["classes"], model.predict(to_model_input(x), verbose=0), atol=1e-6)
     head_weights = [w.copy() for w in memory.trainer.get_layer("base_classes").get_weights()]
     fine_tune_layers(model, base.template, -1)
@@ -222,6 +215,60 @@ def test_fine_tuning_keeps_the_base_outputs_it_is_told_to():
     assert np.abs(after["base"] - before["base"]).max() > 1e-4  # the shared core moved
     np.testing.assert_allclose(memory.targets(x), before["base"], atol=1e-6)  # the original did not
     np.testing.assert_allclose(after["classes"], model.predict(to_model_input(x), verbose=0), atol=1e-6)
+
+
+def test_cached_outputs_run_the_model_once_per_distinct_input_and_stop_caching_when_full(monkeypatch):
+    from kwsgen.train import head as head_module
+    from kwsgen.train.head import CachedOutputs
+
+    class Recorder:  # stands for a Keras model: the sum of each input, and every batch it was given
+        def __init__(self):
+            self.batches: list[int] = []
+
+        def predict(self, x, verbose, batch_size):
+            self.batches.append(len(x))
+            return x.reshape(len(x), -1).sum(axis=1, keepdims=True)
+
+    x = np.random.default_rng(0).integers(-128, 128, (16, 49, 23)).astype(np.int8)
+    want = (x.astype(np.float32) / 128).reshape(16, -1).sum(axis=1, keepdims=True)
+    recorder = Recorder()
+    outputs = CachedOutputs(recorder)
+    np.testing.assert_allclose(outputs(np.concatenate([x[::-1], x])), np.concatenate([want[::-1], want]), rtol=1e-6)
+    assert recorder.batches == [16] and len(outputs.cache) == 16  # each distinct input ran once
+    np.testing.assert_allclose(outputs(x[:4]), want[:4], rtol=1e-6)
+    assert recorder.batches == [16]  # all cached: the model did not run
+    monkeypatch.setattr(head_module, "CACHE_LIMIT", 20)
+    fresh = np.random.default_rng(1).integers(-128, 128, (8, 49, 23)).astype(np.int8)
+    np.testing.assert_allclose(
+        outputs(fresh)[:, 0], (fresh.astype(np.float32) / 128).reshape(8, -1).sum(axis=1), rtol=1e-6
+    )
+    assert len(outputs.cache) == 16  # answered, but not cached: 16 + 8 would pass the limit
+
+
+def test_the_head_phase_fits_the_transfer_models_head_on_its_frozen_cores_embeddings():
+    """FrozenCore's head model shares the transfer model's head layers: fitting it on cached embeddings trains
+    the transfer model's head and leaves the core as it was, and the two models agree on every input."""
+    from kwsgen.project.settings import TrainingSection
+    from kwsgen.train.basemodel import find_base, load_base
+    from kwsgen.train.fitting import compile_for
+    from kwsgen.train.head import build_transfer_model, frozen_core
+    from kwsgen.train.tfutil import predict, seed_everything
+
+    seed_everything(1)
+    base = load_base(find_base("kws25k"))
+    model = build_transfer_model(base, 5, TrainingSection())
+    core_before = [w.copy() for w in model.get_layer("pw4").get_weights()]
+    head_before = [w.copy() for w in model.get_layer("classes").get_weights()]
+    frozen = frozen_core(model)
+    x = np.random.default_rng(0).integers(-128, 128, (64, *base.input_shape)).astype(np.int8)
+    np.testing.assert_allclose(frozen.head.predict(frozen.embed(x), verbose=0), predict(model, x), atol=1e-6)
+    compile_for(model, None, 0.01, frozen).fit(frozen.embed(x), np.eye(5)[np.arange(64) % 5], epochs=3, verbose=0)
+    for kept, now in zip(core_before, model.get_layer("pw4").get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, now)
+    assert np.abs(model.get_layer("classes").get_weights()[0] - head_before[0]).max() > 1e-4
+    embeddings = frozen.embed(x)
+    assert len(frozen.embed.cache) == 64
+    np.testing.assert_allclose(frozen.head.predict(embeddings, verbose=0), predict(model, x), atol=1e-6)
 
 
 def test_resampling_balances_every_epoch():

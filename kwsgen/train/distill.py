@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import KwsgenError
 from ..frontend import FrontendConfig, MinMax
 from .basemodel import BaseModel, base_keras_model, find_base, load_base
+from .tfutil import predict
 
 
 @dataclass
@@ -51,11 +52,9 @@ def rescale(x: np.ndarray, source: MinMax, target: MinMax) -> np.ndarray:
 
 def teacher_probabilities(teachers: list[Teacher], x: np.ndarray, minmax: MinMax) -> np.ndarray:
     """The teachers' mean probabilities [n, classes] on int8 features `x` scaled by the student's `minmax`."""
-    from .pretrain import to_model_input
-
     total = None
     for t in teachers:
-        p = t.model.predict(to_model_input(rescale(x, minmax, t.base.minmax)), verbose=0, batch_size=1024)
+        p = predict(t.model, rescale(x, minmax, t.base.minmax))
         total = p if total is None else total + p
     return total / len(teachers)
 

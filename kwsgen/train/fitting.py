@@ -9,37 +9,35 @@ from ..project import UNKNOWN
 from ..project.settings import AugmentationSection, TrainingSection
 from .dataset import ProjectData, SplitData
 from .evaluate import Confusion
-from .head import (
-    BaseMemory,
-    fine_tune_layers,
-    to_model_input,
-)
+from .head import BaseMemory, FrozenCore, fine_tune_layers, frozen_core
 from .sampling import (
     Negatives,
     capped_per_label,
     epoch_inputs,
     unknown_weights,
 )
-from .tfutil import tf
+from .tfutil import predict, tf, to_model_input
 
 
 def validation_scores(model, split: SplitData, n_labels: int) -> tuple[float, float]:
     """Balanced accuracy (argmax) and class-balanced cross-entropy on a Set."""
     if not len(split):
         return float("nan"), float("nan")
-    probs = model.predict(to_model_input(split.x), verbose=0, batch_size=256)
+    probs = predict(model, split.x)
     acc = Confusion.from_predictions([str(i) for i in range(n_labels)], split.y, probs.argmax(axis=1))
     nll = -np.log(np.clip(probs[np.arange(len(split.y)), split.y], 1e-7, 1.0))
     per_class = [nll[split.y == k].mean() for k in range(n_labels) if np.any(split.y == k)]
     return acc.balanced_accuracy, float(np.mean(per_class))
 
 
-def compile_for(model, memory: BaseMemory | None, rate: float):
-    """The model to fit this phase, compiled: the transfer model, or with memory its trainer (two losses)."""
+def compile_for(model, memory: BaseMemory | None, rate: float, frozen: FrozenCore | None = None):
+    """The model to fit this phase, compiled: the transfer model, its head alone on a frozen core's embeddings,
+    or with memory its trainer (two losses)."""
     keras = tf().keras
     if memory is None:
-        model.compile(optimizer=keras.optimizers.Adam(rate), loss="categorical_crossentropy", metrics=["accuracy"])
-        return model
+        fitted = model if frozen is None else frozen.head
+        fitted.compile(optimizer=keras.optimizers.Adam(rate), loss="categorical_crossentropy", metrics=["accuracy"])
+        return fitted
     memory.trainer.compile(
         optimizer=keras.optimizers.Adam(rate),
         loss={"classes": "categorical_crossentropy", "base": "categorical_crossentropy"},
@@ -61,20 +59,26 @@ def train_epoch(
     phase: str,
     epoch: int,
     memory: BaseMemory | None = None,
+    frozen: FrozenCore | None = None,
 ) -> dict:
     """One epoch on freshly drawn inputs; the history entry, with its scores on validate.
 
     With memory the trainer fits, its second output towards the untouched base's outputs on the same inputs.
+    With a frozen core only the head fits, on the inputs' embeddings.
     """
     keras = tf().keras
     labels = data.labels
     x, y = epoch_inputs(data.splits["Train"], aux, labels, t, a, rng, data.speed_pool, negatives, data.noise_pool)
     targets = keras.utils.to_categorical(y, len(labels))
-    fitted = model if memory is None else memory.trainer  # sample weights apply to both of its outputs
+    if frozen is not None:
+        inputs, fitted = frozen.embed(x), frozen.head
+    else:
+        inputs = to_model_input(x)
+        fitted = model if memory is None else memory.trainer  # sample weights apply to both of its outputs
     if memory is not None:
         targets = {"classes": targets, "base": memory.targets(x)}
     result = fitted.fit(
-        to_model_input(x),
+        inputs,
         targets,
         sample_weight=unknown_weights(y, labels, negatives),
         epochs=1,
@@ -141,11 +145,14 @@ def fit(
                 log(f"fine-tuning {len(names)} layers of the base ({', '.join(names)}) at learning rate {rate:g}")
             # The head phase trains no core weight, so there is nothing for the memory to keep.
             remembering = memory if phase == "fine-tune" else None
-            compile_for(model, remembering, rate)
+            frozen = frozen_core(model) if phase == "head" else None
+            compile_for(model, remembering, rate, frozen)
             good = 0
             for done in range(1, n_epochs + 1):
                 epoch += 1
-                history.append(train_epoch(model, data, validate, aux, t, a, rng, negatives, phase, epoch, remembering))
+                history.append(
+                    train_epoch(model, data, validate, aux, t, a, rng, negatives, phase, epoch, remembering, frozen)
+                )
                 val, val_loss = history[-1]["validate_accuracy"], history[-1]["validate_loss"]
                 good = good + 1 if val >= t.early_stopping_threshold else 0
                 if val_loss <= best_loss:
@@ -195,7 +202,7 @@ def mine(model, negatives: Negatives, labels: list[str], cascade_len: int) -> di
     scores = np.zeros(len(starts), np.float32)
     for i in range(0, len(starts), 8192):
         x = negatives.bank.windows(starts[i : i + 8192], cascade_len)
-        probs = model.predict(to_model_input(x), verbose=0, batch_size=1024)
+        probs = predict(model, x)
         scores[i : i + len(x)] = probs[:, keyword_columns].max(axis=1)
     fired = np.flatnonzero(scores >= MINING_THRESHOLD)
     kept = fired[np.argsort(-scores[fired])][:MINING_KEEP]

@@ -34,7 +34,7 @@ from .basemodel import BaseModel, save_base
 from .distill import load_teachers, soft_targets, teacher_probabilities
 from .negatives import kept_out_of_pretraining, sentence_part
 from .templates import build_base, count_macs, get_template
-from .tfutil import seed_everything, tf
+from .tfutil import predict, seed_everything, tf, to_model_input
 
 COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 UNKNOWN_CLASS, SILENCE_CLASS = "unknown", "silence"
@@ -221,11 +221,6 @@ def features_of(audio: list[np.ndarray], config: FrontendConfig, minmax: MinMax)
     return np.stack([minmax.scale(f[: config.cascade_len]) for f in feats])
 
 
-def to_model_input(x: np.ndarray) -> np.ndarray:
-    """int8 features -> the float model input: exactly what the int8 model's input quantisation undoes."""
-    return (x.astype(np.float32) / 128.0)[..., np.newaxis]
-
-
 class Epochs:
     """Class-balanced, freshly augmented training inputs for every epoch."""
 
@@ -303,7 +298,7 @@ def float_outputs(model) -> Callable[[np.ndarray], np.ndarray]:
     """The float model as calibrate.Outputs: int8 inputs -> probabilities on the int8 output's scale (q + 128)."""
 
     def run(x: np.ndarray) -> np.ndarray:
-        p = model.predict(to_model_input(x), verbose=0, batch_size=512)
+        p = predict(model, x)
         return np.clip(np.round(p * 256), 0, 255).astype(np.int64)
 
     return run
@@ -312,7 +307,7 @@ def float_outputs(model) -> Callable[[np.ndarray], np.ndarray]:
 def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
     if len(x) == 0:
         return float("nan")
-    return float(np.mean(np.argmax(model.predict(to_model_input(x), verbose=0, batch_size=256), axis=1) == y))
+    return float(np.mean(np.argmax(predict(model, x), axis=1) == y))
 
 
 def pretrain(

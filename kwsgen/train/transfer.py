@@ -44,14 +44,13 @@ from .head import (
     base_memory,
     build_transfer_model,
     check_base_fits,
-    to_model_input,
 )
 from .sampling import (
     Negatives,
     project_negatives,
     training_noise_pool,
 )
-from .tfutil import seed_everything, tf
+from .tfutil import predict, seed_everything, tf
 
 SETS = ("Train", "Validate", "Test")
 
@@ -86,7 +85,7 @@ def evaluate(model, tflite: bytes, data: ProjectData, threshold: float) -> tuple
         split = data.splits.get(name)
         if split is None or not len(split):
             continue
-        float_probs = model.predict(to_model_input(split.x), verbose=0, batch_size=256)
+        float_probs = predict(model, split.x)
         int8_probs = int8_probabilities(int8_predict(tflite, split.x), scale, zero)
         cf = Confusion.from_predictions(data.labels, split.y, classify(float_probs, threshold))
         ci = Confusion.from_predictions(data.labels, split.y, classify(int8_probs, threshold))
@@ -287,7 +286,7 @@ def evaluate_test_set(project: Project, name: str | None = None, progress: bool 
     }
     if (folder / "model.keras").is_file():
         model = tf().keras.models.load_model(folder / "model.keras", compile=False)
-        probs = model.predict(to_model_input(split.x), verbose=0, batch_size=256)
+        probs = predict(model, split.x)
         cms["float"] = Confusion.from_predictions(data.labels, split.y, classify(probs, info["unk_threshold"]))
     from ..firmware.setstream import detection_on_segments
 
