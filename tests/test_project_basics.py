@@ -149,6 +149,26 @@ def test_rules_each_have_an_exact_message(tmp_path):
     assert report.errors and report.errors[0].code == "class.empty"
 
 
+def test_recordings_linked_from_outside_are_named(tmp_path):
+    p = project_with(
+        tmp_path / "p",
+        [Segment("a.wav", 0, 20000, "yes"), Segment("out.wav", 0, 20000, "no")],
+        {"a.wav": {"Set": "Train"}, "out.wav": {"Set": "Train"}},
+        {"a.wav": 20000},
+    )
+    write(tmp_path / "elsewhere.wav", np.zeros(20000))
+    (p.recordings_dir / "out.wav").symlink_to(tmp_path / "elsewhere.wav")
+    (p.recordings_dir / "same.wav").symlink_to(p.recordings_dir / "a.wav")  # inside: nothing to say
+    report = check_session(p, "Training Session")
+    assert p.linked_outside() == ["out.wav"]
+    assert not p.is_recording("out.wav") and p.is_recording("same.wav")
+    [issue] = [i for i in report.issues if i.code == "recording.outside"]
+    assert issue.files == ("out.wav",)
+    assert issue.message.startswith("1 recording in recordings/ is a link to a file outside it: out.wav; ")
+    assert "kwsgen studio will not open" in issue.message
+    assert {s.file for s in report.usable} == {"a.wav", "out.wav"}  # training still reads it
+
+
 def test_empty_class_and_no_validate(tmp_path):
     p = project_with(tmp_path, [Segment("a.wav", 0, 20000, "yes")], {"a.wav": {"Set": "Train"}}, {"a.wav": 20000})
     report = check_session(p, "Training Session")

@@ -150,12 +150,12 @@ def check_session(project: Project, session_name: str, metadata: Metadata | None
                 report.sets[s.file] = sets[file]  # type: ignore[assignment]
 
     report.usable = candidates
-    _report_skips(report, session, skipped_by, labels, settings.min_length, settings.max_overlap, md, present)
+    _report_skips(report, project, session, skipped_by, labels, settings.min_length, settings.max_overlap, md, present)
     _report_classes(report, labels)
     return report
 
 
-def _report_skips(report, session, skipped_by, labels, min_length, max_overlap, md, present) -> None:
+def _report_skips(report, project, session, skipped_by, labels, min_length, max_overlap, md, present) -> None:
     messages = {
         "shorter than min_length": lambda k: (
             "segment.short",
@@ -211,6 +211,16 @@ def _report_skips(report, session, skipped_by, labels, min_length, max_overlap, 
             f"session {session.name!r}, so training does not use them: {_examples(unlabelled)} "
             f"(kwsgen label auto -s {session.name!r} labels them)",
             unlabelled,
+        )
+    outside = project.linked_outside()
+    if outside:
+        report.warn(
+            "recording.outside",
+            f"{_plural(len(outside), 'recording')} in recordings/ "
+            f"{'is a link to a file' if len(outside) == 1 else 'are links to files'} outside it: {_examples(outside)}; "
+            "training reads them, but kwsgen studio will not open them (it serves nothing outside the project): "
+            "copy them into recordings/ to label them there",
+            outside,
         )
     unlisted = sorted(present - set(md.rows))
     if unlisted:

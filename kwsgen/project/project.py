@@ -168,6 +168,16 @@ class Project:
             return False
         return inside and path.is_file()
 
+    def linked_outside(self) -> list[str]:
+        """Recordings that are links to files outside recordings/: training reads them, the studio will not
+        (it serves nothing outside the project)."""
+        inside = self.recordings_dir.resolve()
+        return [
+            f
+            for f in self.recording_files()
+            if (self.recordings_dir / f).is_symlink() and not (self.recordings_dir / f).resolve().is_relative_to(inside)
+        ]
+
     def recording_info(self, file: str) -> AudioInfo:
         """The recording's format and length; remembered per process while the file is unchanged."""
         path = self.recording_path(file)
