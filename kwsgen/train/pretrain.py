@@ -379,6 +379,8 @@ def pretrain(
             history.append(
                 {
                     "epoch": epoch + 1,
+                    # Keras counts a soft target by its top class: the label for labelled inputs (at teacher
+                    # weight 0.5 or less the label always stays on top), the teachers' choice on pairs.
                     "train_accuracy": round(float(fit.history["accuracy"][0]), 4),
                     "validate_accuracy": round(val, 4),
                 }
@@ -393,7 +395,9 @@ def pretrain(
             bar.update(task, advance=1, description=f"pretraining {template.name}: validate {val:.3f}")
             if (epoch + 1) % 10 == 0 or epoch + 1 == cfg.epochs:
                 log(
-                    f"epoch {epoch + 1}/{cfg.epochs}: train {history[-1]['train_accuracy']:.3f}, "
+                    f"epoch {epoch + 1}/{cfg.epochs}: train {history[-1]['train_accuracy']:.3f}"
+                    + (" (pairs: agreement with the teachers)" if teaching and cfg.teacher_pairs > 0 else "")
+                    + ", "
                     f"validate {val:.3f} (best {best:.3f}), {time.time() - started:.0f} s"
                 )
     kept = choose_epoch(history, candidates, cfg)
