@@ -456,3 +456,27 @@ def test_the_log_line_of_an_operating_point_shows_the_highest_threshold_as_it_is
     assert "average 3, hits 2; " in line and line.endswith("0 false alarms in 22 min of negative speech")
     none = operating_point_line({"filter": {"validate_miss_rate": None}}, "filter")
     assert none == "operating point (filter mode): no Validate keywords to calibrate on"
+
+
+def test_bench_det_summary_is_the_fewest_missed_averaged_over_the_budget_band(monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    bench_dir = Path(__file__).parents[1] / "bench"
+    monkeypatch.syspath_prepend(str(bench_dir))  # bench/detection.py imports bench/results.py
+    spec = importlib.util.spec_from_file_location("bench_detection", bench_dir / "detection.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(__import__("sys").modules, "bench_detection", bench)  # its dataclasses look it up
+    spec.loader.exec_module(bench)
+
+    def curve(points):
+        return [{"threshold": t, "false_alarms_per_hour": f, "miss_rate": m} for t, f, m in points]
+
+    steps = curve([(0.5, 60.0, 0.10), (0.7, 30.0, 0.20), (0.9, 5.0, 0.40)])
+    # budgets 10-27.3 (six of nine) only reach the 5-per-hour point, 33.4-50 the 30-per-hour one
+    assert bench.det_mean_miss(steps) == round((6 * 0.40 + 3 * 0.20) / 9, 4)
+    # one false alarm across the 20-per-hour budget moves "fewest missed at 20" by 20 points, the mean by 2.2
+    moved = curve([(0.5, 60.0, 0.10), (0.7, 19.0, 0.20), (0.9, 5.0, 0.40)])
+    assert bench.det_at_most(steps, 20.0)["miss_rate"] - bench.det_at_most(moved, 20.0)["miss_rate"] == 0.2
+    assert bench.det_mean_miss(steps) - bench.det_mean_miss(moved) < 0.1
+    assert bench.det_mean_miss(curve([(0.9, 12.0, 0.4)])) is None  # no point within 10 per hour
