@@ -212,7 +212,7 @@ def _report_skips(report, project, session, skipped_by, labels, min_length, max_
             f"(kwsgen label auto -s {session.name!r} labels them)",
             unlabelled,
         )
-    outside = project.linked_outside()
+    outside = sorted(f for f in present if project.links_outside(f))
     if outside:
         report.warn(
             "recording.outside",

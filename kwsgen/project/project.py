@@ -162,21 +162,19 @@ class Project:
         if not file.lower().endswith(AUDIO_SUFFIXES):
             return False
         path = self.recordings_dir / file
+        return self._resolves_inside(path) and path.is_file()
+
+    def links_outside(self, file: str) -> bool:
+        """Whether a listed recording is a link to a file outside recordings/: training reads it, the studio
+        will not (it serves nothing outside the project)."""
+        path = self.recordings_dir / file
+        return path.is_symlink() and not self._resolves_inside(path)
+
+    def _resolves_inside(self, path: Path) -> bool:
         try:
-            inside = path.resolve().is_relative_to(self.recordings_dir.resolve())
+            return path.resolve().is_relative_to(self.recordings_dir.resolve())
         except OSError:
             return False
-        return inside and path.is_file()
-
-    def linked_outside(self) -> list[str]:
-        """Recordings that are links to files outside recordings/: training reads them, the studio will not
-        (it serves nothing outside the project)."""
-        inside = self.recordings_dir.resolve()
-        return [
-            f
-            for f in self.recording_files()
-            if (self.recordings_dir / f).is_symlink() and not (self.recordings_dir / f).resolve().is_relative_to(inside)
-        ]
 
     def recording_info(self, file: str) -> AudioInfo:
         """The recording's format and length; remembered per process while the file is unchanged."""
