@@ -111,7 +111,8 @@ def test_detection_figures_are_quoted_from_the_saved_run():
             det = " | ".join(
                 f"{p['miss_rate']:.1%} ({p['false_alarms_per_hour']:.1f} per hour)" for p in (at_20, at_50)
             )
-            quoted(f"{point} | {det} |", f"{name} {mode}")
+            mean = f"{m['det_mean_miss_10_to_50_per_hour']:.1%}"
+            quoted(f"{point} | {det} | {mean} |", f"{name} {mode}")
         for model in project["models"]:
             quoted(f"{model['test_int8_accuracy']:.1%}", f"{name} 5-class Test accuracy")
 
@@ -175,5 +176,6 @@ def test_base_detection_figures_are_quoted_from_the_saved_run():
         at_20, at_50 = base["fewest_missed_at_most_20_per_hour"], base["fewest_missed_at_most_50_per_hour"]
         accuracy = base["held_out_accuracy_int8"]
         held_out = f"{accuracy:.1%}" if accuracy is not None else "none (an ensemble)"
-        row = f"| {base['base']} | {held_out} | {at_20['miss_rate']:.1%} | {at_50['miss_rate']:.1%} |"
+        mean = base["mean_missed_10_to_50_per_hour"]
+        row = f"| {base['base']} | {held_out} | {at_20['miss_rate']:.1%} | {at_50['miss_rate']:.1%} | {mean:.1%} |"
         quoted(row, f"{base['base']} alone")
