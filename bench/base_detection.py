@@ -148,7 +148,9 @@ def base_card(name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("bases", nargs="*", default=["kws25k"], help="the first is the reference")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seed", type=int, default=1, help="seed of the streams' order, gaps and noise (default: 1, as the docs quote)"
+    )
     args = parser.parse_args()
     if not (DATA / "speech_commands_v2").is_dir() or not (DATA / "sentences").is_dir():
         sys.exit(f"real speech not found at {DATA} (set KWSGEN_SHARED_DATA)")

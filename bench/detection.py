@@ -406,10 +406,21 @@ DEFAULT_PROJECTS = "example,user,user-widened,user-plain"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--projects", default=DEFAULT_PROJECTS)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--projects",
+        default=DEFAULT_PROJECTS,
+        help=f"comma-separated projects to train and measure (default: {DEFAULT_PROJECTS}; user-plain: the reference)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="training seed of every project, and the streams' seed (default: 1)"
+    )
     parser.add_argument("--base", default=None, help="base model for every project (default: kwsgen.toml's)")
-    parser.add_argument("--plot", type=Path, default=REPO / "build" / "bench" / "detection_det.png")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=REPO / "build" / "bench" / "detection_det.png",
+        help="where to draw the DET curves (default: build/bench/detection_det.png)",
+    )
     args = parser.parse_args()
     if not (DATA / "speech_commands_v2").is_dir() or not (DATA / "sentences").is_dir():
         sys.exit(f"real speech not found at {DATA} (set KWSGEN_SHARED_DATA)")

@@ -169,7 +169,11 @@ def bench_template(template: str, repeat: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--templates", default=",".join(TEMPLATES))
+    parser.add_argument(
+        "--templates",
+        default=",".join(TEMPLATES),
+        help=f"comma-separated model templates (default: {','.join(TEMPLATES)})",
+    )
     parser.add_argument("--repeat", type=int, default=300, help="invokes per host timing")
     args = parser.parse_args()
     results = {

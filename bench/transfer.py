@@ -142,8 +142,10 @@ def speech_commands(seeds: list[int], work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--only", choices=["example", "speech-commands"])
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated training seeds (default: 1,2,3)")
+    parser.add_argument(
+        "--only", choices=["example", "speech-commands"], help="measure one dataset only (default: both)"
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "seeds": seeds}
