@@ -149,7 +149,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("bases", nargs="*", default=["kws25k"], help="the first is the reference")
     parser.add_argument(
-        "--seed", type=int, default=1, help="seed of the streams' order, gaps and noise (default: 1, as the docs quote)"
+        "--seed",
+        type=int,
+        default=1,
+        help="seed of the streams' order, gaps and noise (default: %(default)s, as the docs quote)",
     )
     args = parser.parse_args()
     if not (DATA / "speech_commands_v2").is_dir() or not (DATA / "sentences").is_dir():

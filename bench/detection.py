@@ -409,17 +409,20 @@ def main() -> None:
     parser.add_argument(
         "--projects",
         default=DEFAULT_PROJECTS,
-        help=f"comma-separated projects to train and measure (default: {DEFAULT_PROJECTS}; user-plain: the reference)",
+        help="comma-separated projects to train and measure (default: %(default)s; user-plain: the reference)",
     )
     parser.add_argument(
-        "--seed", type=int, default=1, help="training seed of every project, and the streams' seed (default: 1)"
+        "--seed",
+        type=int,
+        default=1,
+        help="training seed of every project, and the streams' seed (default: %(default)s)",
     )
     parser.add_argument("--base", default=None, help="base model for every project (default: kwsgen.toml's)")
     parser.add_argument(
         "--plot",
         type=Path,
         default=REPO / "build" / "bench" / "detection_det.png",
-        help="where to draw the DET curves (default: build/bench/detection_det.png)",
+        help="where to draw the DET curves (default: %(default)s)",
     )
     args = parser.parse_args()
     if not (DATA / "speech_commands_v2").is_dir() or not (DATA / "sentences").is_dir():

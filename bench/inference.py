@@ -172,7 +172,7 @@ def main() -> None:
     parser.add_argument(
         "--templates",
         default=",".join(TEMPLATES),
-        help=f"comma-separated model templates (default: {','.join(TEMPLATES)})",
+        help="comma-separated model templates (default: %(default)s)",
     )
     parser.add_argument("--repeat", type=int, default=300, help="invokes per host timing")
     args = parser.parse_args()

@@ -136,7 +136,7 @@ def browser_timings(studio: RunningStudio) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--recordings", type=int, default=10000, help="recordings in the generated project (default: 10000)"
+        "--recordings", type=int, default=10000, help="recordings in the generated project (default: %(default)s)"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

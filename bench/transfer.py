@@ -142,7 +142,7 @@ def speech_commands(seeds: list[int], work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="1,2,3", help="comma-separated training seeds (default: 1,2,3)")
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated training seeds (default: %(default)s)")
     parser.add_argument(
         "--only", choices=["example", "speech-commands"], help="measure one dataset only (default: both)"
     )
