@@ -402,6 +402,7 @@ def plot(results: dict, path: Path) -> None:
 
 
 DEFAULT_PROJECTS = "example,user,user-widened,user-plain"
+DEFAULT_PLOT = Path("build/bench/detection_det.png")
 
 
 def main() -> None:
@@ -421,10 +422,11 @@ def main() -> None:
     parser.add_argument(
         "--plot",
         type=Path,
-        default=REPO / "build" / "bench" / "detection_det.png",
-        help="where to draw the DET curves (default: %(default)s)",
+        default=None,
+        help=f"where to draw the DET curves (default: {DEFAULT_PLOT} in the repository)",
     )
     args = parser.parse_args()
+    args.plot = args.plot or REPO / DEFAULT_PLOT
     if not (DATA / "speech_commands_v2").is_dir() or not (DATA / "sentences").is_dir():
         sys.exit(f"real speech not found at {DATA} (set KWSGEN_SHARED_DATA)")
     rng = np.random.default_rng(args.seed)

@@ -3,7 +3,8 @@
 The same arithmetic as `kwsgen build` (kwsgen/firmware/realtime.py), applied
 to the figures saved by bench/frontend.py (instructions per hop) and
 bench/inference.py (instructions per inference and the cycles per
-instruction of each model's executed mix), so the table covers models and
+instruction of each model's executed mix; the front end's hop at its own
+mix's cycles per instruction, from bench/frontend.py), so the table covers models and
 modes a project has not trained yet. Filter mode uses kwsgen.toml's defaults
 (delay 25, backoff 0: at worst one inference every 26 hops, speech that never
 stops); continuous mode infers every 4 hops (the default) or every 8. The
@@ -46,11 +47,15 @@ def spec_for(every: int | None) -> SimpleNamespace:
 def main() -> None:
     frontend = json.loads((RESULTS / "frontend.json").read_text())
     inference = json.loads((RESULTS / "inference.json").read_text())
-    per_hop = frontend["cortex_m4"]["dsp_path"]["instructions_per_hop_median"] + PIPELINE_PER_HOP
+    hop = frontend["cortex_m4"]["dsp_path"]
+    per_hop = hop["instructions_per_hop_median"] + PIPELINE_PER_HOP
+    hop_cpi = hop["estimated_cycles_per_instruction"]
     table = {}
     for template, t in inference["templates"].items():
         dsp = t["cortex_m4"]["dsp"]
-        counts = Counts(per_hop, dsp["instructions_per_inference"], True, dsp["estimated_cycles_per_instruction"])
+        counts = Counts(
+            per_hop, dsp["instructions_per_inference"], True, dsp["estimated_cycles_per_instruction"], hop_cpi
+        )
         for board_name in BOARDS:
             board = get_board(board_name)
             for mode, every in MODES.items():
@@ -61,14 +66,14 @@ def main() -> None:
                     "mode": mode,
                     "clock_mhz": board.clock_mhz,
                     "cycles_per_instruction": b.cycles_per_instruction,
+                    "hop_cycles_per_instruction": b.hop_cycles_per_instruction,
                     "load": round(b.load, 3),
                     "keeps_up": b.fits,
                     "inference_ms": round(b.inference_ms, 1),
                     "buffer_samples": b.buffer_samples,
                 }
-    # The reference: the front end alone, no inference (cycles per instruction of kws25k's mix).
-    cpi = inference["templates"]["kws25k"]["cortex_m4"]["dsp"]["estimated_cycles_per_instruction"]
-    idle = Counts(per_hop, 0, True, cpi)
+    # The reference: the front end alone, no inference, at its own mix's cycles per instruction.
+    idle = Counts(per_hop, 0, True, hop_cpi, hop_cpi)
     front_end_only = {name: round(budget(spec_for(None), get_board(name), idle).load, 3) for name in BOARDS}  # type: ignore
     save(
         "realtime",

@@ -684,17 +684,25 @@ def test_the_real_time_budget_refuses_what_cannot_keep_up(project, spec, tmp_pat
     counts = measured_counts(spec, tmp_path / "cache")
     assert counts.measured and 20_000 < counts.per_hop < 60_000 and counts.per_inference > 100_000
     assert 1.1 < counts.cycles_per_instruction < 1.5  # the executed mix, costed by the Cortex-M4 manual
+    # the front end's own mix (FFT, MFCC) is not the kernels'
+    assert 1.1 < counts.hop_cycles_per_instruction < 1.5
+    assert abs(counts.hop_cycles_per_instruction - counts.cycles_per_instruction) > 0.02
     assert measured_counts(spec, tmp_path / "cache") == counts  # cached by content
     assert budget(spec, get_board("host"), counts) is None and budget(spec, get_board("qemu"), counts) is None
     kws25k = Counts(35_656, 5_947_110, True)  # the example project's model, measured
     nano = get_board("nano33")
-    filtered = budget(
-        dataclasses.replace(spec, energy_filter=dataclasses.replace(spec.energy_filter, delay=25)), nano, kws25k
-    )
+    delay25 = dataclasses.replace(spec, energy_filter=dataclasses.replace(spec.energy_filter, delay=25))
+    filtered = budget(delay25, nano, kws25k)
     # 121 ms per inference at 64 MHz x 1.3; filter mode infers once per 26 hops (520 ms) at worst
     assert abs(filtered.inference_ms - 5_947_110 * 1.3 / 64e3) < 0.01 and filtered.fits
     assert abs(filtered.load - (35_656 * 1.3 / 64e6 + 5_947_110 * 1.3 / 64e6 / 26) / 0.02) < 1e-9
     assert filtered.buffer_samples % 512 == 0 and filtered.buffer_samples >= 121 * 16 + 480 + 320
+    # measured mixes: the hop's cycles at its own factor, the inference's at its own
+    mixes = budget(delay25, nano, Counts(35_656, 5_947_110, True, 1.404, 1.277))
+    assert (mixes.cycles_per_instruction, mixes.hop_cycles_per_instruction) == (1.4, 1.28)
+    assert abs(mixes.load - (35_656 * 1.28 / 64e6 + 5_947_110 * 1.4 / 64e6 / 26) / 0.02) < 1e-9
+    assert "x 1.28 and 1.4 cycles each, estimated from the executed instruction mixes" in mixes.text()
+    assert budget(delay25, get_board("esp32s3"), mixes.counts).hop_cycles_per_instruction == 1.6
     fast = continuous(spec, every=4)
     too_slow = budget(fast, nano, kws25k)
     assert too_slow.load > 1.5 and not too_slow.fits
