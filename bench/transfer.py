@@ -67,8 +67,9 @@ def zero_shot(project: Project) -> float:
 def run_seeds(project: Project, seeds: list[int]) -> dict:
     runs = []
     for seed in seeds:
+        lines: list[str] = []
         result = train_project(
-            project, force=True, progress=False, log=lambda *_: None, seed=seed, model=f"bench-seed{seed}"
+            project, force=True, progress=False, log=lines.append, seed=seed, model=f"bench-seed{seed}"
         )
         s, m = result.metrics["summary"], result.metrics
         runs.append(
@@ -80,6 +81,9 @@ def run_seeds(project: Project, seeds: list[int]) -> dict:
                 "epochs": m["epochs_run"],
                 "seconds": m["seconds"],
                 "stage_seconds": m["stage_seconds"],
+                # What `kwsgen train` prints last (the README's `make demo` transcript quotes seed 1's).
+                "log_tail": [line for line in lines if line.startswith(("operating point", "time:"))],
+                "summary": s,
             }
         )
         print(f"  seed {seed}: test int8 {runs[-1]['test_int8_accuracy']:.3f}, {m['seconds']} s", file=sys.stderr)

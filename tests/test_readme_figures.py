@@ -7,10 +7,13 @@ copied over, fails here.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+
+from kwsgen.cli.train import summary_table
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
@@ -179,3 +182,29 @@ def test_base_detection_figures_are_quoted_from_the_saved_run():
         mean = base["mean_missed_10_to_50_per_hour"]
         row = f"| {base['base']} | {held_out} | {at_20['miss_rate']:.1%} | {at_50['miss_rate']:.1%} | {mean:.1%} |"
         quoted(row, f"{base['base']} alone")
+
+
+def demo_transcript() -> list[str]:
+    """The lines of the README's code block after "`make demo` ends with"."""
+    after = README.split("`make demo` ends with", 1)[1]
+    block = after.split("```", 2)[1]
+    return block.strip("\n").splitlines()
+
+
+def test_the_demo_transcript_is_the_recorded_seed_1_training():
+    """`make demo` trains the example project with kwsgen.toml's defaults, seed 1: bench/transfer.py's
+    first example run, which records what `kwsgen train` printed last."""
+    run = next(r for r in results("transfer")["example_project"]["runs"] if r["seed"] == 1)
+    lines = demo_transcript()
+    expected = [*run["log_tail"], *rendered(summary_table(run["summary"]))]
+    assert lines[: len(expected)] == expected, "the README's `make demo` transcript is not bench/transfer.py's seed 1"
+    assert lines[len(expected)].startswith("wrote 16 files to build/demo/model_c: kws_model.h, kws_model.c")
+
+
+def rendered(table) -> list[str]:
+    """The lines rich prints for `table`, as kwsgen's console does (kwsgen/cli/main.py), without colour."""
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), color_system=None, highlight=False, soft_wrap=True, markup=False)
+    console.print(table)
+    return [line.rstrip() for line in console.file.getvalue().splitlines()]

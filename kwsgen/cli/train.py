@@ -169,7 +169,8 @@ def train(
     )
 
 
-def _print_summary(summary: dict) -> None:
+def summary_table(summary: dict):
+    """The accuracy table `kwsgen train` ends with (the README's `make demo` transcript quotes it)."""
     from rich.table import Table
 
     # Not the log's per-epoch "validate top-1" (balanced classes, no threshold): here the threshold applies.
@@ -178,7 +179,11 @@ def _print_summary(summary: dict) -> None:
         table.add_column(col, justify="right")
     for name, v in summary.items():
         table.add_row(name, str(v["inputs"]), f"{100 * v['float_accuracy']:.1f}%", f"{100 * v['int8_accuracy']:.1f}%")
-    console.print(table)
+    return table
+
+
+def _print_summary(summary: dict) -> None:
+    console.print(summary_table(summary))
 
 
 @app.command("test")
