@@ -152,7 +152,7 @@ def train(
     [detection]). Writes models/NAME/: model.keras, model.tflite (full int8),
     model.json (with the operating point), metrics.json, confusion matrices
     per Set (text and PNG, with an UNK column), training_curves.png, det.png
-    and report.html. The same seed gives the same model.
+    and report.html. The same seed gives the same model on one machine.
     """
     from ..project import Project
     from ..train.transfer import train_project

@@ -90,7 +90,7 @@ class TrainingSection:
         "Validate scores at most this many inputs of each label every epoch (a fixed random subset)", 5000
     )
     minmax: str = doc("feature scaling: base (the base model's, recommended) or train (fitted to this project)", "base")
-    seed: int = doc("random seed: the same seed gives the same model", 1)
+    seed: int = doc("random seed: the same seed gives the same model on one machine", 1)
 
 
 @dataclass(frozen=True)
