@@ -91,6 +91,8 @@ def test_the_real_time_table_is_quoted_from_the_saved_run():
     assert data["from"]["inference"] == results("inference")["commit"]
     assert data["from"]["frontend"] == results("frontend")["commit"]
     quoted(realtime_table(data), "the per-board load table")
+    nano = data["table"]["kws25k nano33 filter"]
+    quoted(f"({nano['buffer_samples']:,} samples for kws25k in filter mode on the Nano)", "the Nano's audio buffer")
 
 
 def test_auto_labelling_figures_are_quoted_from_the_saved_run():

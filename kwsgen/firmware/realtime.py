@@ -86,7 +86,10 @@ class Budget:
         how = "measured on the Cortex-M4 build under QEMU" if self.counts.measured else "estimated from the MACs"
         from_mix = self.board.core == "Cortex-M4F" and self.counts.cycles_per_instruction
         if self.hop_cycles_per_instruction != self.cycles_per_instruction:
-            cycles = f"x {self.hop_cycles_per_instruction} and {self.cycles_per_instruction} cycles each"
+            cycles = (
+                f"x {self.hop_cycles_per_instruction} cycles each in the hop, {self.cycles_per_instruction} in the "
+                "inference"
+            )
         else:
             cycles = f"x {self.cycles_per_instruction} cycles each"
         cpi_how = "estimated from the executed instruction mixes" if from_mix else f"the {self.board.core} factor"
