@@ -7,7 +7,6 @@ copied over, fails here.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -204,9 +203,11 @@ def test_the_demo_transcript_is_the_recorded_seed_1_training():
 
 
 def rendered(table) -> list[str]:
-    """The lines rich prints for `table`, as kwsgen's console does (kwsgen/cli/main.py), without colour."""
-    from rich.console import Console
+    """The lines kwsgen's own console (kwsgen/cli/main.py) prints for `table`, without colour."""
+    from rich.text import Text
 
-    console = Console(file=io.StringIO(), color_system=None, highlight=False, soft_wrap=True, markup=False)
-    console.print(table)
-    return [line.rstrip() for line in console.file.getvalue().splitlines()]
+    from kwsgen.cli.main import console
+
+    with console.capture() as captured:
+        console.print(table)
+    return [line.rstrip() for line in Text.from_ansi(captured.get()).plain.splitlines()]
