@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -718,3 +719,24 @@ def test_the_real_time_budget_refuses_what_cannot_keep_up(project, spec, tmp_pat
     assert budget(continuous(spec, every=8), nano, kws25k).fits
     esp = budget(fast, get_board("esp32s3"), kws25k)
     assert esp.fits and esp.cycles_per_instruction == 1.6
+
+
+def test_the_readme_export_c_sizes_are_what_export_c_prints_for_the_example_projects_model(project, tmp_path):
+    """The README's `make demo` transcript gives `kwsgen export-c`'s sizes for the example project's model.
+    Sizes depend on the layers, not on what training learnt, and the fixture model has the same layers
+    (the kws25k base, the default head, five labels), so it must print the same line."""
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    readme_line = next(
+        line for line in readme.read_text().splitlines() if " operators, " in line and "; flash " in line
+    )
+    assert ", RAM " in readme_line, readme_line
+    model = project.model_dir("model") / "model.tflite"
+    run = subprocess.run(
+        [sys.executable, "-m", "kwsgen", "export-c", str(model), "--out", str(tmp_path / "c"), "--board", "nano33"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    printed = next(line for line in run.stdout.splitlines() if " operators, " in line)
+    assert "measured with arm-none-eabi-gcc" in printed, printed
+    assert printed.startswith(readme_line.removesuffix(" ...")), f"README: {readme_line}\nexport-c: {printed}"
