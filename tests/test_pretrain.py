@@ -264,6 +264,7 @@ def test_pretraining_with_a_development_stream_keeps_a_scored_epoch_and_says_so(
     assert f"{calibration} calibration sentences" in card["selection"] and "4 keywords" in card["selection"]
     saved = json.loads((tmp_path / "base" / "card.json").read_text())
     assert saved["kept_epoch"] == card["kept_epoch"]
+    assert saved["environment"]["tensorflow"] and saved["environment"]["cpu"]
     assert (
         f"kept: epoch {card['kept_epoch']}, of the weights every 1 epochs"
         in (tmp_path / "base" / "card.md").read_text()

@@ -58,6 +58,9 @@ def test_train_writes_every_output(trained):
     # Fine-tuning and mining keep the base's outputs (keep_base_outputs); the head phase has no core to keep.
     assert [("base_memory_loss" in h) for h in metrics["history"]] == [p != "head" for p in phases]
     assert metrics["negative_bank_windows"] > 100_000
+    # what the seed's promise holds on: the same model only where these match
+    env = metrics["environment"]
+    assert env["tensorflow"] and env["cpu"] and env["onednn"] in (True, False) and isinstance(env["cpu_isa"], list)
     info = json.loads((folder / "model.json").read_text())
     for mode in ("filter", "continuous"):
         point = info["detection"][mode]

@@ -34,7 +34,7 @@ from .basemodel import BaseModel, save_base
 from .distill import load_teachers, soft_targets, teacher_probabilities
 from .negatives import kept_out_of_pretraining, sentence_part
 from .templates import build_base, count_macs, get_template
-from .tfutil import predict, seed_everything, tf, to_model_input
+from .tfutil import environment, predict, seed_everything, tf, to_model_input
 
 COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 UNKNOWN_CLASS, SILENCE_CLASS = "unknown", "silence"
@@ -455,6 +455,7 @@ def pretrain(
         "held_out_accuracy_int8": round(held_int8, 4),
         "held_out_per_class_int8": per_class_accuracy(tflite_bytes, x_held, y_held, classes),
         "training_seconds": round(time.time() - started),
+        "environment": environment(),
         "history": history,
     }
     save_base(out, base, card)

@@ -18,6 +18,7 @@ import contextlib
 import os
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -48,6 +49,37 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     tf().keras.utils.set_random_seed(seed)
+
+
+# The CPU features oneDNN chooses its kernels by: another set, another order of float sums, another model.
+_ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_int8")
+
+
+def environment() -> dict:
+    """What a trained model's bits depend on besides code, data and seed (metrics.json and model cards):
+    the same seed gives the same model only where these match."""
+    import platform
+
+    import numpy as np
+
+    from .. import __version__
+
+    cpu, flags = platform.processor() or platform.machine(), set()
+    with contextlib.suppress(OSError):
+        first_cpu = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+        info = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in first_cpu.splitlines() if ":" in line)}
+        cpu = f"{info.get('model name', cpu)} (family {info.get('cpu family')}, model {info.get('model')})"
+        flags = set(info.get("flags", "").split())
+    return {
+        "kwsgen": __version__,
+        "tensorflow": tf().__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cpu_isa": [f for f in _ISA_FLAGS if f in flags],
+        "cpu_count": os.cpu_count(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0",
+    }
 
 
 def to_model_input(x):

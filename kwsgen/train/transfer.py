@@ -50,7 +50,7 @@ from .sampling import (
     project_negatives,
     training_noise_pool,
 )
-from .tfutil import predict, seed_everything, tf
+from .tfutil import environment, predict, seed_everything, tf
 
 SETS = ("Train", "Validate", "Test")
 
@@ -189,6 +189,7 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
         "int8_tflite_bytes": len(tflite),
         "seconds": seconds,
         "stage_seconds": stages.seconds,
+        "environment": environment(),
     }
     try:
         out.write_bytes("model.keras", _keras_bytes(model))
