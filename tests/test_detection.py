@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kwsgen.errors import KwsgenError
-from kwsgen.firmware.app import DetectionRule
+from kwsgen.firmware.app import DetectionRule, threshold_probability
 from kwsgen.frontend import FrontendConfig, MinMax
 from kwsgen.project.settings import load_settings
 from kwsgen.project.store import Segment
@@ -333,6 +333,22 @@ def test_thresholds_in_settings_reach_the_rule(tmp_path):
     assert DetectionRule.q_min(0.85) == 218 and DetectionRule.q_min(0.6) == 154 and DetectionRule.q_min(1.0) == 256
     with pytest.raises(KwsgenError, match="0..256"):
         DetectionRule((257,))
+
+
+def test_a_threshold_as_written_reads_back_as_the_same_step():
+    """model.json and the reports write threshold q as a four-decimal probability; reading it must give q.
+
+    The exact comparison this replaced read 249 / 256, written 0.9727, as 250, and 255 (0.9961) as 256, which
+    never fires: a calibrated detector that detected nothing."""
+    labels = ["Unknown", "yes"]
+    for q in range(257):
+        assert DetectionRule.q_min(threshold_probability(q)) == q
+        assert DetectionRule.q_min(q / 256) == q  # the exact probability too
+        rule = DetectionRule((154, q), average=2, hits=3)
+        assert DetectionRule.from_dict(rule.to_dict(labels), labels, 0.6) == rule
+    assert threshold_probability(255) == 0.9961 and DetectionRule.q_min(0.9961) == 255
+    # A threshold between two steps still needs the step above it.
+    assert DetectionRule.q_min(0.97) == 249 and DetectionRule.q_min(0.9727) == 249 and DetectionRule.q_min(0.973) == 250
 
 
 def test_noise_copies_are_mixed_at_the_asked_snr():

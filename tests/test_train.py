@@ -12,6 +12,7 @@ import pytest
 
 from kwsgen.cli.main import main
 from kwsgen.errors import KwsgenError
+from kwsgen.firmware.app import DetectionRule, load_spec, threshold_probability
 from kwsgen.project import Project
 from kwsgen.train.transfer import train_project
 
@@ -67,6 +68,12 @@ def test_train_writes_every_output(trained):
         assert set(point["thresholds"]) == {"yes", "no", "on", "off"}
         assert all(0.4 <= t <= 1.0 for t in point["thresholds"].values())
         assert point["negative_hours"] > 0.3 and point["false_alarms"] <= point["negative_hours"] * 1.0
+        # the firmware is built with the very thresholds the calibration chose
+        spec = load_spec(project, mode=mode)
+        assert {k: threshold_probability(q) for k, q in zip(spec.labels, spec.rule.thresholds, strict=True)} == {
+            **point["thresholds"],
+            "Unknown": threshold_probability(DetectionRule.q_min(info["unk_threshold"])),
+        }
     assert metrics["calibration"] == info["detection"]
     assert info["classes"]["0"] == "UNK" and info["labels"] == project.labels
     assert info["input_quantisation"] == {"scale": 1 / 128, "zero_point": 0}

@@ -50,6 +50,13 @@ MODEL_PREFIX = "kws_model"
 # TFLite's int8 softmax always outputs probability (q + 128) / 256; kwsgen's input is features / 128.
 OUTPUT_QUANTISATION = (1 / 256, -128)
 INPUT_QUANTISATION = (1 / 128, 0)
+# Thresholds are written as probabilities to this many decimals (model.json, reports) and compared at it.
+DECIMALS = 4
+
+
+def threshold_probability(q: int) -> float:
+    """How kwsgen writes threshold q (q + 128 of the int8 output): DetectionRule.q_min reads it back as q."""
+    return round(q / 256, DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -73,11 +80,19 @@ class DetectionRule:
 
     @staticmethod
     def q_min(probability: float) -> int:
-        """Smallest q + 128 whose probability (q + 128) / 256 is not below `probability`."""
-        return math.ceil(round(probability * 256, 9))
+        """Smallest q + 128 whose probability (q + 128) / 256, to the four decimals kwsgen writes, is not below
+        `probability` (rounded alike).
+
+        Why four decimals: model.json, reports and `kwsgen test` write a threshold q as round(q / 256, 4), and
+        reading that back must give q again. Compared exactly, 249 / 256 = 0.97265625 is written 0.9727, whose
+        smallest q is 250: half of all calibrated thresholds came back a step stricter, and 255 (0.9961) came
+        back as 256, "never", switching every keyword off.
+        """
+        wanted = round(probability, DECIMALS)
+        return next((q for q in range(257) if threshold_probability(q) >= wanted), 256)
 
     def probabilities(self, labels: list[str]) -> dict[str, float]:
-        return {label: round(t / 256, 4) for label, t in zip(labels, self.thresholds, strict=True)}
+        return {label: threshold_probability(t) for label, t in zip(labels, self.thresholds, strict=True)}
 
     def to_dict(self, labels: list[str]) -> dict:
         return {

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..firmware.app import threshold_probability
 from ..frontend import EnergyFilterConfig, FrontendConfig
 from ..frontend.energy_filter import filter_requests
 from ..project import UNKNOWN
@@ -209,7 +210,7 @@ class ModeChoice:
 
     def as_dict(self) -> dict:
         return {
-            "thresholds": {k: round(q / 256, 4) for k, q in self.thresholds.items()},
+            "thresholds": {k: threshold_probability(q) for k, q in self.thresholds.items()},
             "average": self.rule.average,
             "hits": self.rule.hits,
             "validate_keywords": self.validate_keywords,
@@ -233,7 +234,7 @@ def det_points(curves: dict[int, Curve], negative_hours: float) -> list[dict]:
         hits = sum(int(c.hits[j]) for c in curves.values())
         points.append(
             {
-                "threshold": round(int(Q_GRID[j]) / 256, 4),
+                "threshold": threshold_probability(int(Q_GRID[j])),
                 "false_alarms_per_hour": round(fa / negative_hours, 2) if negative_hours else None,
                 "miss_rate": round(1 - hits / events, 4) if events else None,
             }
