@@ -465,7 +465,7 @@ def test_the_log_line_of_an_operating_point_shows_the_highest_threshold_as_it_is
     point = {"thresholds": {"yes": 0.9961, "no": 0.9961}, "validate_miss_rate": 0.712, "false_alarms": 1}
     point |= {"negative_hours": 0.37, "target_multiple": 4}
     line = operating_point_line({"target_false_alarms_per_hour": 1.0, "filter": point}, "filter")
-    assert line.startswith("operating point (filter mode): thresholds yes 0.996, no 0.996; Validate miss rate 71.2%")
+    assert line.startswith("operating point (filter mode): thresholds yes 0.9961, no 0.9961; Validate miss rate 71.2%")
     assert "1 false alarm in 22 min" in line and line.endswith("this one is within 4 times it)")
     point |= {"average": 3, "hits": 2, "false_alarms": 0, "target_multiple": 1}
     line = operating_point_line({"target_false_alarms_per_hour": 1.0, "continuous": point}, "continuous")

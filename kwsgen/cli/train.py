@@ -224,10 +224,11 @@ def _print_detection(detection: dict) -> None:
         table.add_row(mode, missed, str(d["false_alarms"]), per_hour, str(d["repeats"]))
     console.print(table)
     for mode, d in detection.items():
-        rule = ", ".join(f"{k} {v:.2f}" for k, v in d["rule"]["thresholds"].items() if k != "Unknown")
+        # as model.json writes them: a value copied into kwsgen.toml is the same step
+        rule = ", ".join(f"{k} {v:.4f}" for k, v in d["rule"]["thresholds"].items() if k != "Unknown")
         console.print(f"{mode} mode, {d['operating_point']} thresholds: {rule}")
         points = "; ".join(
-            f"{p['threshold']:.2f}: {100 * p['miss_rate']:.0f}% missed, {p['false_alarms']} FA"
+            f"{p['threshold']:g}: {100 * p['miss_rate']:.0f}% missed, {p['false_alarms']} FA"
             for p in d["det"]
             if p["miss_rate"] is not None
         )

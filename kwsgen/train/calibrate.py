@@ -50,7 +50,7 @@ from ..project.store import Segment
 from .negatives import NegativeBank
 
 THRESHOLD_FLOOR = 0.4
-Q_GRID = np.array([*range(103, 255, 2), 255, 256])  # q + 128 values tried (0.40 .. 0.996); 256 = never
+Q_GRID = np.array([*range(103, 255, 2), 255, 256])  # q + 128 values tried (0.4023 .. 0.9961); 256 = never
 AVERAGES = (1, 2, 3, 5)
 HITS = (1, 2, 3, 4, 5)
 # The continuous rule (average, hits) is chosen by its Validate hits summed over these budgets (multiples of the

@@ -104,7 +104,7 @@ def detection_html(detection: dict) -> list[str]:
         p = detection.get(mode)
         if not p or p.get("validate_miss_rate") is None:
             continue
-        rule = ", ".join(f"{html.escape(k)} {v:.2f}" for k, v in p["thresholds"].items())
+        rule = ", ".join(f"{html.escape(k)} {v:.4f}" for k, v in p["thresholds"].items())
         extra = (
             f"average {p['average']}, hits {p['hits']}, suppress {p['suppress']}"
             if mode == "continuous"

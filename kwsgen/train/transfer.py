@@ -204,14 +204,15 @@ def train_project(project: Project, force: bool = False, progress: bool = True, 
 
 
 def operating_point_line(detection: dict, mode: str) -> str:
-    """The log line of one mode's chosen rule. Thresholds have three decimals: 0.996, the highest, is not 1."""
+    """The log line of one mode's chosen rule. Thresholds are as model.json writes them (four decimals: 0.9961,
+    the highest step that fires, is not 1), so a value copied into kwsgen.toml is the same step."""
     d = detection[mode]
     if d["validate_miss_rate"] is None:
         return f"operating point ({mode} mode): no Validate keywords to calibrate on"
     n = d["false_alarms"]
     line = (
         f"operating point ({mode} mode): thresholds "
-        + ", ".join(f"{k} {v:.3f}" for k, v in d["thresholds"].items())
+        + ", ".join(f"{k} {v:.4f}" for k, v in d["thresholds"].items())
         + (f", average {d['average']}, hits {d['hits']}" if mode == "continuous" else "")
         + f"; Validate miss rate {d['validate_miss_rate']:.1%}, {n} false alarm{'' if n == 1 else 's'} in "
         f"{d['negative_hours'] * 60:.0f} min of negative speech"
