@@ -55,6 +55,7 @@ from detection import (  # noqa: E402
 )
 from results import save  # noqa: E402  (bench/results.py)
 
+from kwsgen.firmware.app import threshold_probability  # noqa: E402
 from kwsgen.frontend import EnergyFilterConfig  # noqa: E402
 from kwsgen.train.basemodel import BaseModel, base_keras_model, find_base, load_base  # noqa: E402
 from kwsgen.train.calibrate import Q_GRID, Stream, audio_stream  # noqa: E402
@@ -112,7 +113,7 @@ def measure(name: str, negatives: list[np.ndarray], positives: list[tuple], head
     per_hour, missed = false_alarms / hours, 1 - hits / events
     det = [
         {
-            "threshold": round(float(q) / 256, 4),
+            "threshold": threshold_probability(int(q)),
             "false_alarms_per_hour": round(float(f), 1),
             "miss_rate": round(float(m), 4),
         }
