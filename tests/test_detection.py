@@ -4,6 +4,7 @@ the operating point, its agreement with the firmware's rule, and [detection] / [
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -455,6 +456,10 @@ def test_the_report_says_when_the_operating_point_needed_a_larger_budget():
     point |= {"negative_hours": 0.4, "false_alarms_per_hour": 2.5, "holdoff": 50, "det": [], "target_multiple": 4}
     page = "".join(detection_html({"target_false_alarms_per_hour": 1.0, "filter": point}))
     assert "1 in 24 min (no threshold within the target found a Validate keyword: 4 times it)" in page
+    page = "".join(
+        detection_html({"target_false_alarms_per_hour": 1.0, "filter": point | {"false_alarms_per_hour_95": 11.86}})
+    )
+    assert "1 in 24 min, at most 11.9 per hour (no threshold" in page
     page = "".join(detection_html({"target_false_alarms_per_hour": 1.0, "filter": point | {"target_multiple": 1}}))
     assert "times it" not in page
 
@@ -472,6 +477,21 @@ def test_the_log_line_of_an_operating_point_shows_the_highest_threshold_as_it_is
     assert "average 3, hits 2; " in line and line.endswith("0 false alarms in 22 min of negative speech")
     none = operating_point_line({"filter": {"validate_miss_rate": None}}, "filter")
     assert none == "operating point (filter mode): no Validate keywords to calibrate on"
+    point |= {"false_alarms_per_hour_95": 8.17}  # model.json gives the bound since it is computed
+    line = operating_point_line({"target_false_alarms_per_hour": 1.0, "continuous": point}, "continuous")
+    assert line.endswith("0 false alarms in 22 min of negative speech, at most 8.2 per hour at 95% confidence")
+
+
+def test_the_false_alarm_bound_is_the_poisson_upper_confidence_limit():
+    """Minutes of negatives cannot show 1 per hour: the bound says what they do show. The reference values are
+    half the chi-square quantiles, 0.5 x chi2(0.95, 2k + 2), as statistics tables give them."""
+    for count, mean in [(0, 2.9957), (1, 4.7439), (2, 6.2958), (5, 10.5130), (10, 16.9622), (40, 52.0694)]:
+        assert cal.poisson_upper_bound(count) == pytest.approx(mean, abs=5e-4)
+    assert cal.poisson_upper_bound(0, confidence=0.9) == pytest.approx(math.log(10), abs=1e-6)
+    assert cal.false_alarms_per_hour_bound(0, 0.375) == 7.99
+    assert cal.false_alarms_per_hour_bound(0, 0.0) is None
+    choice = cal.ModeChoice({"yes": 255}, cal.Rule(1, 1, 50), 10, 5, 1, 0.5, [])
+    assert choice.as_dict()["false_alarms_per_hour_95"] == 9.49
 
 
 def test_bench_det_summary_is_the_fewest_missed_averaged_over_the_budget_band(monkeypatch):

@@ -115,6 +115,11 @@ def detection_html(detection: dict) -> list[str]:
             f"<td>{100 * p['validate_miss_rate']:.1f}% of {p['validate_keywords']}</td>"
             f"<td>{p['false_alarms']} in {60 * p['negative_hours']:.0f} min"
             + (
+                f", at most {p['false_alarms_per_hour_95']:.1f} per hour"
+                if p.get("false_alarms_per_hour_95") is not None
+                else ""
+            )
+            + (
                 f" (no threshold within the target found a Validate keyword: {p['target_multiple']} times it)"
                 if p.get("target_multiple", 1) > 1
                 else ""
@@ -129,7 +134,10 @@ def detection_html(detection: dict) -> list[str]:
         "speech the model never trained on (the negative bank's calibrate part and the Validate Set's Unknown), "
         "with the fewest Validate keywords missed. The firmware is built with it unless kwsgen.toml says "
         '<code>[detection] operating_point = "settings"</code>. On the log scale, zero false alarms are drawn at '
-        "half an alarm.</p>",
+        "half an alarm. Minutes of negatives cannot show a rate of one per hour, so the table also gives the "
+        "rate above which so few false alarms would have been unlikely (95% confidence: 0 in 22 minutes rules out "
+        "about 8 per hour and more). Long recordings of your own room, labelled Unknown in the Validate Set, add to "
+        "the negatives and tighten it.</p>",
         "<table><tr><th>mode</th><th>rule</th><th>Validate missed</th><th>false alarms</th></tr>"
         + "".join(rows)
         + "</table>",

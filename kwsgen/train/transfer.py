@@ -217,6 +217,8 @@ def operating_point_line(detection: dict, mode: str) -> str:
         + f"; Validate miss rate {d['validate_miss_rate']:.1%}, {n} false alarm{'' if n == 1 else 's'} in "
         f"{d['negative_hours'] * 60:.0f} min of negative speech"
     )
+    if d.get("false_alarms_per_hour_95") is not None:  # model.json files written before the bound lack it
+        line += f", at most {d['false_alarms_per_hour_95']:.1f} per hour at 95% confidence"
     if d.get("target_multiple", 1) > 1:
         line += (
             f" (no threshold found a Validate keyword within the target, "
