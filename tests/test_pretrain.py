@@ -72,6 +72,7 @@ def test_held_out_speakers_are_never_trained_on():
         (["--select-every", "0"], "--select-from must be within 0..1 and --select-every 1 or more"),
         (["--unknown-mix", "words"], "--unknown-mix must be clips or sources, not 'words'"),
         (["--label-smoothing", "1"], "--label-smoothing must be within 0..1 (1 excluded)"),
+        (["--unknown-fragments", "1.5"], "--unknown-fragments must be within 0..1, not 1.5"),
     ],
 )
 def test_bad_pretrain_options_get_one_line(tmp_path, capsys, option, message):
@@ -223,6 +224,44 @@ def test_unknown_mix_sources_draws_each_source_of_unknown_speech_equally_often()
         assert all(epochs.draw(0, rng).label == 0 for _ in range(50))  # other classes are drawn as before
     assert shares["clips"]["wake_words"] > 0.8  # 60 of 72 clips (the 3 of clips() count as words)
     assert all(abs(share - 1 / 3) < 0.04 for share in shares["sources"].values())
+
+
+def test_a_fragment_is_a_short_loud_piece_alone_in_a_quiet_second_with_soft_edges():
+    from kwsgen.train.pretrain import FRAGMENT_SECONDS, fragment
+
+    recording = np.zeros(64000, np.int16)
+    recording[30000:40000] = (8000 * np.sin(np.arange(10000) / 3)).astype(np.int16)  # one "word" in 4 s of pause
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        piece = fragment(recording, rng)
+        assert piece.shape == (16000,) and piece.dtype == np.int16
+        sounding = np.nonzero(piece)[0]
+        assert len(sounding) <= FRAGMENT_SECONDS[1] * 16000  # the piece may hold some of the pause around the word
+        assert 1600 <= (sounding[0] + sounding[-1]) / 2 <= 14400  # near the middle, like a Speech Commands word
+        assert np.abs(piece).max() > 4000  # the word, not the pause around it
+    speech = (8000 * np.sin(np.arange(64000) / 3)).astype(np.int16)  # sound everywhere: every cut is mid-word
+    for _ in range(20):
+        piece = fragment(speech, rng)
+        sounding = np.nonzero(piece)[0]
+        edges = np.abs(piece[sounding[[0, 1, 2, -3, -2, -1]]].astype(int))
+        assert edges.max() < 100 and np.abs(piece).max() > 7000  # faded in and out, no click
+        assert FRAGMENT_SECONDS[0] * 16000 - 2 <= len(sounding) <= FRAGMENT_SECONDS[1] * 16000
+
+
+def test_unknown_fragments_cut_only_extra_words_clips_at_their_share():
+    unknown = CLASSES.index(UNKNOWN_CLASS)
+    loud = (8000 * np.sin(np.arange(48000) / 3)).astype(np.int16)
+    extra = Clip(loud, unknown, "extra:wake/0", "wake_words")
+    word = Clip(loud, unknown, "0000abcd", "speech_commands_v2")  # a long clip of --data: never cut
+    config = FrontendConfig()
+    minmax = MinMax(np.full(config.n_coeffs, -150_000), np.full(config.n_coeffs, 150_000))
+    for share in (0.0, 0.5, 1.0):
+        cfg = PretrainConfig(words=WORDS, unknown_fragments=share, feature_rates={})
+        epochs = Epochs([extra, word], [], len(CLASSES), CLASSES.index(SILENCE_CLASS), unknown, config, minmax, cfg)
+        rng = np.random.default_rng(1)
+        cut = np.mean([np.count_nonzero(epochs.second_of(extra, rng) == 0) > 1000 for _ in range(400)])
+        assert abs(cut - share) < 0.08
+        assert all(np.count_nonzero(epochs.second_of(word, rng) == 0) < 1000 for _ in range(20))
 
 
 def speakers_in(buckets: range, n: int) -> list[str]:

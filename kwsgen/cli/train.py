@@ -38,6 +38,12 @@ def pretrain(
         help="clips: every 'unknown' clip is drawn alike; sources: the other words of the --data folders and each "
         "--extra-words folder are drawn equally often.",
     ),
+    unknown_fragments: float = typer.Option(
+        0.0,
+        "--unknown-fragments",
+        help="Share of the 'unknown' inputs drawn from --extra-words folders that are a short piece (0.25-0.8 s) "
+        "of the recording alone in a quiet second, like an isolated short word, instead of a random second.",
+    ),
     label_smoothing: float = typer.Option(
         0.1,
         "--label-smoothing",
@@ -104,6 +110,8 @@ def pretrain(
         raise KwsgenError("--label-smoothing must be within 0..1 (1 excluded)")
     if unknown_mix not in ("clips", "sources"):
         raise KwsgenError(f"--unknown-mix must be clips or sources, not {unknown_mix!r}")
+    if not 0 <= unknown_fragments <= 1:
+        raise KwsgenError(f"--unknown-fragments must be within 0..1, not {unknown_fragments:g}")
     if not 0 <= select_from <= 1 or select_every < 1:
         raise KwsgenError("--select-from must be within 0..1 and --select-every 1 or more")
     if not 0 <= teacher_weight <= 1 or not 0 <= teacher_pairs <= 2:
@@ -117,6 +125,7 @@ def pretrain(
         per_class=per_class,
         unknown_weight=unknown_weight,
         unknown_mix=unknown_mix,
+        unknown_fragments=unknown_fragments,
         label_smoothing=label_smoothing,
         held_out_percent=held_out,
         synthetic=synthetic,

@@ -54,6 +54,7 @@ class PretrainConfig:
     per_class: int = 400  # training inputs per class and epoch, drawn with replacement
     unknown_weight: float = 1.0  # the unknown class gets this many times per_class: it holds every other word
     unknown_mix: str = "clips"  # clips: every unknown clip alike; sources: each source of unknown speech alike
+    unknown_fragments: float = 0.0  # share of --extra-words inputs cut to a short piece alone in a quiet second
     held_out_percent: int = 30
     validate_percent: int = 10  # of the pretraining speakers, for watching progress and calibrating int8
     label_smoothing: float = 0.1
@@ -216,6 +217,33 @@ def fixed_length(audio: np.ndarray, rng: np.random.Generator | None = None) -> n
     return out
 
 
+FRAGMENT_SECONDS = (0.25, 0.8)  # a syllable to a short word
+FRAGMENT_FADE = 320  # 20 ms raised-cosine edges: a cut must not click like a consonant
+
+
+def fragment(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A short voiced piece of a long recording alone in a quiet second, near its middle: a stand-in for an
+    isolated short word. Held-out "unknown" clips are isolated words (eight, six, happy...), while a random
+    second of a wake phrase or a sentence is mostly a phrase; too few real isolated words exist to teach them."""
+    length = int(rng.uniform(*FRAGMENT_SECONDS) * SAMPLES)
+    if len(audio) <= length:
+        return fixed_length(audio)
+    level = np.abs(audio.astype(np.int32))
+    loud = np.flatnonzero(level >= 0.3 * np.percentile(level, 99))  # speech, not the pauses around it
+    centre = int(loud[rng.integers(len(loud))]) + int(rng.integers(-length // 4, length // 4 + 1))
+    start = min(max(centre - length // 2, 0), len(audio) - length)
+    piece = audio[start : start + length]
+    edge = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, FRAGMENT_FADE, dtype=np.float32))
+    shaped = piece.astype(np.float32)
+    shaped[:FRAGMENT_FADE] *= edge
+    shaped[-FRAGMENT_FADE:] *= edge[::-1]
+    out = np.zeros(SAMPLES, dtype=np.float32)
+    start = (SAMPLES - length) // 2 + int(rng.integers(-SAMPLES // 10, SAMPLES // 10 + 1))
+    start = min(max(start, 0), SAMPLES - length)
+    out[start : start + length] = shaped
+    return np.round(out).astype(np.int16)
+
+
 def features_of(audio: list[np.ndarray], config: FrontendConfig, minmax: MinMax) -> np.ndarray:
     feats = mfcc_batch([fixed_length(a) for a in audio], config)
     return np.stack([minmax.scale(f[: config.cascade_len]) for f in feats])
@@ -259,6 +287,13 @@ class Epochs:
             pool = self.by_class[label]
         return pool[int(rng.integers(len(pool)))]
 
+    def second_of(self, clip: Clip, rng: np.random.Generator) -> np.ndarray:
+        """One second of a clip longer than that: a random second, or a short fragment of an extra-words clip."""
+        share = self.cfg.unknown_fragments
+        if clip.speaker.startswith("extra:") and share and rng.random() < share:
+            return fragment(clip.audio, rng)
+        return fixed_length(clip.audio, rng)
+
     def straddle(self, rng: np.random.Generator) -> np.ndarray:
         """A second across the join of two clips of any classes but silence: the end of one word and the start
         of the next, where a stream's false alarms come from. No label fits it; only teachers can say."""
@@ -281,7 +316,7 @@ class Epochs:
                     audio.append(to_int16(np.resize(bed[start:], SAMPLES) * gain))
                 else:
                     clip = self.draw(label, rng)
-                    variants = self.variants.get(id(clip)) or [fixed_length(clip.audio, rng).astype(np.float32) / 32768]
+                    variants = self.variants.get(id(clip)) or [self.second_of(clip, rng).astype(np.float32) / 32768]
                     audio.append(to_int16(augment_clip(variants, self.noises, SAMPLES, self.aug, rng)))
                 labels.append(label)
         for _ in range(round(self.cfg.teacher_pairs * len(labels))):
