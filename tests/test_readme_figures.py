@@ -211,3 +211,16 @@ def rendered(table) -> list[str]:
     with console.capture() as captured:
         console.print(table)
     return [line.rstrip() for line in Text.from_ansi(captured.get()).plain.splitlines()]
+
+
+def test_the_readmes_det_curves_are_drawn_from_the_saved_detection_run():
+    """docs/images/detection_det.png names the run it was drawn from; a rerun that was not redrawn fails."""
+    from PIL import Image
+
+    run = results("detection")
+    quoted("(docs/images/detection_det.png)", "the DET curves")
+    drawn = Image.open(REPO / "docs" / "images" / "detection_det.png").info.get("Source", "")
+    assert drawn == f"bench/results/detection.json {run['measured_at']} {run['commit']}", (
+        "docs/images/detection_det.png is not drawn from bench/results/detection.json: "
+        "run python bench/detection.py --replot"
+    )
