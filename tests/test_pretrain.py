@@ -73,6 +73,7 @@ def test_held_out_speakers_are_never_trained_on():
         (["--unknown-mix", "words"], "--unknown-mix must be clips or sources, not 'words'"),
         (["--label-smoothing", "1"], "--label-smoothing must be within 0..1 (1 excluded)"),
         (["--unknown-fragments", "1.5"], "--unknown-fragments must be within 0..1, not 1.5"),
+        (["--word-classes", "--teacher", "kws10k"], "word classes and teachers do not mix yet"),
     ],
 )
 def test_bad_pretrain_options_get_one_line(tmp_path, capsys, option, message):
@@ -264,6 +265,49 @@ def test_unknown_fragments_cut_only_extra_words_clips_at_their_share():
         assert all(np.count_nonzero(epochs.second_of(word, rng) == 0) < 1000 for _ in range(20))
 
 
+def test_an_unknown_clip_says_its_folders_word_or_its_file_name_prefix(tmp_path):
+    from kwsgen.train.pretrain import word_of
+
+    unknown = CLASSES.index(UNKNOWN_CLASS)
+    assert word_of(tmp_path / "_unknown_" / "eight_0a7c2a8d_nohash_0.flac", unknown, unknown) == "eight"
+    assert word_of(tmp_path / "_unknown_" / "0a7c2a8d_nohash_0.flac", unknown, unknown) == ""
+    assert word_of(tmp_path / "six" / "0a7c2a8d_nohash_0.wav", unknown, unknown) == "six"  # another word's folder
+    assert word_of(tmp_path / "yes" / "0a7c2a8d_nohash_0.wav", 0, unknown) == ""
+
+
+def test_word_classes_keep_the_unknown_share_and_label_each_drawn_word():
+    from kwsgen.train.pretrain import WORD_CLASS_MIN_CLIPS, relabel_words, word_classes
+
+    unknown = CLASSES.index(UNKNOWN_CLASS)
+    silent = np.zeros(16000, np.int16)
+    pool = [Clip(silent, unknown, f"{i:08x}", "sc", "eight") for i in range(WORD_CLASS_MIN_CLIPS)]
+    pool += [Clip(silent, unknown, f"{i:08x}", "sc", "wow") for i in range(WORD_CLASS_MIN_CLIPS - 1)]  # too few
+    pool += [Clip(silent, unknown, f"extra:sentences/{i}", "sentences") for i in range(5)]  # no word
+    train = clips() + pool
+    words = word_classes(train, unknown)
+    assert words == ["eight"]
+    train = relabel_words(train, words, unknown, len(CLASSES))
+    assert sum(c.label == len(CLASSES) for c in train) == WORD_CLASS_MIN_CLIPS
+    config = FrontendConfig()
+    minmax = MinMax(np.full(config.n_coeffs, -150_000), np.full(config.n_coeffs, 150_000))
+    cfg = PretrainConfig(words=WORDS, per_class=40, unknown_weight=2, feature_rates={})
+    epochs = Epochs(train, [], len(CLASSES), CLASSES.index(SILENCE_CLASS), unknown, config, minmax, cfg)
+    _, y = epochs.make(np.random.default_rng(3))
+    counts = np.bincount(y, minlength=len(CLASSES) + 1)
+    assert counts[:2].tolist() == [40, 40] and counts[CLASSES.index(SILENCE_CLASS)] == 40
+    assert counts[unknown] + counts[len(CLASSES)] == 80  # the word class is drawn out of unknown's share
+    assert 15 <= counts[len(CLASSES)] <= 45  # 5 of the 23 unknown clips say "eight"
+
+
+def test_word_classes_fold_into_unknown():
+    from kwsgen.train.pretrain import fold_words
+
+    p = np.array([[0.1, 0.2, 0.1, 0.0, 0.3, 0.3], [0.5, 0.1, 0.1, 0.2, 0.05, 0.05]])
+    folded = fold_words(p, 4, unknown=2)
+    np.testing.assert_allclose(folded, [[0.1, 0.2, 0.7, 0.0], [0.5, 0.1, 0.2, 0.2]])
+    assert folded.argmax(axis=1).tolist() == [2, 0]
+
+
 def speakers_in(buckets: range, n: int) -> list[str]:
     from kwsgen.train.pretrain import speaker_bucket
 
@@ -308,6 +352,31 @@ def test_pretraining_with_a_development_stream_keeps_a_scored_epoch_and_says_so(
         f"kept: epoch {card['kept_epoch']}, of the weights every 1 epochs"
         in (tmp_path / "base" / "card.md").read_text()
     )
+
+
+def test_pretraining_with_word_classes_ends_as_a_base_over_the_classes_alone(tmp_path):
+    import soundfile as sf
+
+    from kwsgen.train.basemodel import load_base
+    from kwsgen.train.pretrain import pretrain
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data"
+    for folder, prefix, level in (("yes", "", 6000), ("no", "", 3000), ("_unknown_", "eight_", 800)):
+        (data / folder).mkdir(parents=True)
+        for speaker in speakers_in(range(0, 10), 1) + speakers_in(range(10, 70), 6) + speakers_in(range(70, 100), 1):
+            noise = (rng.standard_normal(16000) * level).astype(np.int16)
+            sf.write(data / folder / f"{prefix}{speaker}_nohash_0.wav", noise, 16000)
+    (data / "_silence_").mkdir()
+    sf.write(data / "_silence_" / f"{speakers_in(range(10, 70), 1)[0]}_nohash_0.wav", np.zeros(16000, np.int16), 16000)
+    cfg = PretrainConfig(template="kws10k", words=WORDS, epochs=2, per_class=8, word_classes=True, feature_rates={})
+    lines: list[str] = []
+    card = pretrain([data], tmp_path / "base", cfg, progress=False, log=lines.append)
+    assert card["word_classes"] == ["eight"] and card["classes"] == CLASSES
+    assert any("1 unknown words train as classes of their own: eight" in line for line in lines)
+    kernel, bias = load_base(tmp_path / "base").weights["base_classes"]
+    assert kernel.shape[1] == len(CLASSES) and bias.shape == (len(CLASSES),)  # the word class is folded away
+    assert 0 <= card["held_out_accuracy_int8"] <= 1
 
 
 def test_pretraining_without_silence_or_noise_gets_one_line(tmp_path, capsys):

@@ -44,6 +44,12 @@ def pretrain(
         help="Share of the 'unknown' inputs drawn from --extra-words folders that are a short piece (0.25-0.8 s) "
         "of the recording alone in a quiet second, like an isolated short word, instead of a random second.",
     ),
+    word_classes: bool = typer.Option(
+        False,
+        "--word-classes",
+        help="Train every unknown word with 5 or more training clips (the word is its folder, or the file-name "
+        "prefix in _unknown_) as a class of its own, then fit a head over the classes alone on the finished core.",
+    ),
     label_smoothing: float = typer.Option(
         0.1,
         "--label-smoothing",
@@ -126,6 +132,7 @@ def pretrain(
         unknown_weight=unknown_weight,
         unknown_mix=unknown_mix,
         unknown_fragments=unknown_fragments,
+        word_classes=word_classes,
         label_smoothing=label_smoothing,
         held_out_percent=held_out,
         synthetic=synthetic,

@@ -55,6 +55,7 @@ class PretrainConfig:
     unknown_weight: float = 1.0  # the unknown class gets this many times per_class: it holds every other word
     unknown_mix: str = "clips"  # clips: every unknown clip alike; sources: each source of unknown speech alike
     unknown_fragments: float = 0.0  # share of --extra-words inputs cut to a short piece alone in a quiet second
+    word_classes: bool = False  # train each unknown word with enough clips as a class of its own, then fold them
     held_out_percent: int = 30
     validate_percent: int = 10  # of the pretraining speakers, for watching progress and calibrating int8
     label_smoothing: float = 0.1
@@ -85,6 +86,7 @@ class Clip:
     label: int
     speaker: str
     source: str
+    word: str = ""  # what an unknown clip says, where its file tells ("eight", "alexa"); "" when unknown
 
 
 def unknown_source(clip: Clip) -> str:
@@ -112,6 +114,45 @@ def _read(path: Path) -> np.ndarray:
     return data
 
 
+def word_of(path: Path, label: int, unknown: int) -> str:
+    """The word an unknown clip of a --data folder says: its folder (another word's folder), or the file-name
+    prefix in _unknown_ ("eight_0a7c2a8d_nohash_0")."""
+    if label != unknown:
+        return ""
+    if path.parent.name != "_unknown_":
+        return path.parent.name
+    prefix = path.stem.split("_")[0]
+    return prefix if prefix.isalpha() else ""
+
+
+WORD_CLASS_MIN_CLIPS = 5  # fewer training clips than this cannot make a class; the word stays plain unknown
+
+
+def word_classes(train: list[Clip], unknown: int) -> list[str]:
+    """Unknown words with enough training clips to be classes of their own while pretraining."""
+    counts: dict[str, int] = {}
+    for c in train:
+        if c.label == unknown and c.word:
+            counts[c.word] = counts.get(c.word, 0) + 1
+    return sorted(w for w, n in counts.items() if n >= WORD_CLASS_MIN_CLIPS)
+
+
+def relabel_words(clips: list[Clip], words: list[str], unknown: int, first: int) -> list[Clip]:
+    """Unknown clips of `words` get labels first, first + 1, ...; every other clip is kept as it is."""
+    index = {w: first + i for i, w in enumerate(words)}
+    return [
+        Clip(c.audio, index[c.word], c.speaker, c.source, c.word) if c.label == unknown and c.word in index else c
+        for c in clips
+    ]
+
+
+def fold_words(p: np.ndarray, n_classes: int, unknown: int) -> np.ndarray:
+    """Probabilities over classes and word classes -> over the classes: every word class counts as unknown."""
+    folded = p[:, :n_classes].copy()
+    folded[:, unknown] += p[:, n_classes:].sum(axis=1)
+    return folded
+
+
 def collect(
     data_dirs: list[Path], extra_word_dirs: list[Path], noise_dirs: list[Path], words: tuple[str, ...]
 ) -> tuple[list[Clip], list[np.ndarray], list[str]]:
@@ -134,11 +175,20 @@ def collect(
                 if folder.name == "_silence_"
                 else unknown
             )
-            clips += [Clip(_read(f), label, speaker_of(f), root.name) for f in files]
+            clips += [Clip(_read(f), label, speaker_of(f), root.name, word_of(f, label, unknown)) for f in files]
     for root in extra_word_dirs:
         files = sorted(root.rglob("*.wav")) + sorted(root.rglob("*.flac"))
         files = [f for f in files if not kept_out_of_pretraining(f)]
-        clips += [Clip(_read(f), unknown, f"extra:{f.parent.name}/{f.stem}", root.name) for f in files]
+        clips += [
+            Clip(
+                _read(f),
+                unknown,
+                f"extra:{f.parent.name}/{f.stem}",
+                root.name,
+                f.parent.name if f.parent != root else "",
+            )
+            for f in files
+        ]
     for root in noise_dirs:
         noises += [
             _read(f).astype(np.float32) / 32768.0 for f in sorted(root.glob("*.wav")) + sorted(root.glob("*.flac"))
@@ -263,8 +313,14 @@ class Epochs:
         minmax: MinMax,
         cfg: PretrainConfig,
     ):
-        self.by_class = [[c for c in clips if c.label == k and c.source != SYNTHETIC] for k in range(n_classes)]
-        self.synthetic = [[c for c in clips if c.label == k and c.source == SYNTHETIC] for k in range(n_classes)]
+        # word classes (labels from n_classes on) are drawn as unknown clips and keep their own label
+        group = [min(c.label, unknown) if c.label >= n_classes else c.label for c in clips]
+        self.by_class = [
+            [c for c, g in zip(clips, group, strict=True) if g == k and c.source != SYNTHETIC] for k in range(n_classes)
+        ]
+        self.synthetic = [
+            [c for c, g in zip(clips, group, strict=True) if g == k and c.source == SYNTHETIC] for k in range(n_classes)
+        ]
         self.aug = AudioAugment()
         self.variants = {id(c): speed_variants(c.audio, self.aug.speeds) for c in clips if len(c.audio) <= SAMPLES}
         self.noises, self.silence, self.config, self.minmax, self.cfg = noises, silence, config, minmax, cfg
@@ -318,6 +374,8 @@ class Epochs:
                     clip = self.draw(label, rng)
                     variants = self.variants.get(id(clip)) or [self.second_of(clip, rng).astype(np.float32) / 32768]
                     audio.append(to_int16(augment_clip(variants, self.noises, SAMPLES, self.aug, rng)))
+                    labels.append(clip.label)  # its word class, where an unknown clip has one
+                    continue
                 labels.append(label)
         for _ in range(round(self.cfg.teacher_pairs * len(labels))):
             audio.append(self.straddle(rng))
@@ -339,10 +397,40 @@ def float_outputs(model) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
-def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+def accuracy(model, x: np.ndarray, y: np.ndarray, n_classes: int = 0, unknown: int = 0) -> float:
+    """Top-1 accuracy; with n_classes, outputs beyond the classes (word classes) count as unknown."""
     if len(x) == 0:
         return float("nan")
-    return float(np.mean(np.argmax(predict(model, x), axis=1) == y))
+    p = predict(model, x)
+    if n_classes and p.shape[1] > n_classes:
+        p = fold_words(p, n_classes, unknown)
+    return float(np.mean(np.argmax(p, axis=1) == y))
+
+
+FOLD_EPOCHS = 4  # fresh epochs to fit the classes-only head on the finished core
+
+
+def fold_word_classes(model, template, frontend, classes: list[str], epochs, rng, cfg: PretrainConfig, log):
+    """The base the rest of kwsgen knows: the trained core under a new head over the classes alone, fitted on
+    fresh epochs with every word class read as unknown (a softmax cannot be summed into a softmax exactly)."""
+    tfm = tf()
+    folded = build_base(template, (frontend.cascade_len, frontend.n_coeffs), len(classes))
+    for layer in folded.layers:
+        if layer.get_weights() and layer.name != "base_classes":
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+            layer.trainable = False
+    folded.compile(
+        optimizer=tfm.keras.optimizers.Adam(cfg.learning_rate),
+        loss=tfm.keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+        metrics=["accuracy"],
+    )
+    unknown = classes.index(UNKNOWN_CLASS)
+    for _ in range(FOLD_EPOCHS):
+        x, y = epochs.make(rng)
+        y = np.where(y >= len(classes), unknown, y)
+        folded.fit(to_model_input(x), soft_targets(y, len(classes), None, 0.0), batch_size=cfg.batch_size, verbose=0)
+    log(f"word classes folded into unknown: a new {len(classes)}-class head, {FOLD_EPOCHS} epochs on the core")
+    return folded
 
 
 def pretrain(
@@ -358,6 +446,8 @@ def pretrain(
     """Train, evaluate on held-out speakers, and write the base model and its model card to `out`."""
     if cfg.teacher_pairs and not cfg.teachers:
         raise KwsgenError("inputs across two joined clips (teacher pairs) need teachers to say what they are")
+    if cfg.word_classes and cfg.teachers:
+        raise KwsgenError("word classes and teachers do not mix yet: the teachers know only the classes")
     frontend = frontend or FrontendConfig()
     template = get_template(cfg.template)
     seed_everything(cfg.seed)
@@ -365,6 +455,11 @@ def pretrain(
     clips, noises, classes = collect(data_dirs, extra_word_dirs or [], noise_dirs or [], cfg.words)
     train, validate, held = split(clips, cfg)
     train += synthetic_clips(cfg, classes, rng, log)
+    unknown = classes.index(UNKNOWN_CLASS)
+    words = word_classes(train, unknown) if cfg.word_classes else []
+    if words:
+        train = relabel_words(train, words, unknown, len(classes))
+        log(f"{len(words)} unknown words train as classes of their own: {', '.join(words)}")
     log(
         f"{len(clips)} clips, {len({c.speaker for c in clips if not c.speaker.startswith('extra:')})} speakers: "
         f"{len(train)} train, {len(validate)} validate, {len(held)} held out"
@@ -374,9 +469,7 @@ def pretrain(
     minmax = MinMax.fit(np.concatenate(mfcc_batch([fixed_length(c.audio) for c in real], frontend)))
     x_val, y_val = features_of([c.audio for c in validate], frontend, minmax), np.array([c.label for c in validate])
     x_held, y_held = features_of([c.audio for c in held], frontend, minmax), np.array([c.label for c in held])
-    epochs = Epochs(
-        train, noises, len(classes), classes.index(SILENCE_CLASS), classes.index(UNKNOWN_CLASS), frontend, minmax, cfg
-    )
+    epochs = Epochs(train, noises, len(classes), classes.index(SILENCE_CLASS), unknown, frontend, minmax, cfg)
     teachers = load_teachers(cfg.teachers, classes, frontend)
     if teachers:
         log(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight:g}, pairs {cfg.teacher_pairs:g})")
@@ -386,7 +479,7 @@ def pretrain(
     snapshots: dict[int, list[np.ndarray]] = {}
 
     tfm = tf()
-    model = build_base(template, (frontend.cascade_len, frontend.n_coeffs), len(classes))
+    model = build_base(template, (frontend.cascade_len, frontend.n_coeffs), len(classes) + len(words))
     per_epoch = round(cfg.per_class * (len(classes) - 1 + cfg.unknown_weight))
     steps = cfg.epochs * (per_epoch * 2 // cfg.batch_size)
     schedule = tfm.keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.02)
@@ -404,13 +497,13 @@ def pretrain(
             taught = teacher_probabilities(teachers, x, minmax) if teaching else None
             fit = model.fit(
                 to_model_input(x),
-                soft_targets(y, len(classes), taught, cfg.teacher_weight),
+                soft_targets(y, len(classes) + len(words), taught, cfg.teacher_weight),
                 batch_size=cfg.batch_size,
                 epochs=1,
                 verbose=0,
                 shuffle=False,
             )
-            val = accuracy(model, x_val, y_val)
+            val = accuracy(model, x_val, y_val, len(classes), unknown)
             history.append(
                 {
                     "epoch": epoch + 1,
@@ -425,7 +518,9 @@ def pretrain(
                 if dev is not None:
                     history[-1]["development"] = score_candidate(model, dev, classes, cfg, frontend, minmax)
                     # recorded to show whether the choice carries over to unheard speakers; never used to choose
-                    history[-1]["held_out_accuracy_float"] = round(accuracy(model, x_held, y_held), 4)
+                    history[-1]["held_out_accuracy_float"] = round(
+                        accuracy(model, x_held, y_held, len(classes), unknown), 4
+                    )
             best = max(best, val)
             bar.update(task, advance=1, description=f"pretraining {template.name}: validate {val:.3f}")
             if (epoch + 1) % 10 == 0 or epoch + 1 == cfg.epochs:
@@ -439,6 +534,8 @@ def pretrain(
     model.set_weights(snapshots[kept])
     if kept != cfg.epochs:
         log(f"kept epoch {kept}: fewest false alarms per hour on the development stream")
+    if words:
+        model = fold_word_classes(model, template, frontend, classes, epochs, rng, cfg, log)
     held_float = accuracy(model, x_held, y_held)
     base = BaseModel(
         template=template.name,
@@ -483,6 +580,7 @@ def pretrain(
         "kept_epoch": kept,
         "selection": selection_text(cfg, dev),
         "seed": cfg.seed,
+        "word_classes": words,
         "config": {k: v for k, v in asdict(cfg).items()},
         "validate_accuracy": history[-1]["validate_accuracy"],
         "best_validate_accuracy": round(best, 4),
