@@ -73,7 +73,6 @@ def test_held_out_speakers_are_never_trained_on():
         (["--unknown-mix", "words"], "--unknown-mix must be clips or sources, not 'words'"),
         (["--label-smoothing", "1"], "--label-smoothing must be within 0..1 (1 excluded)"),
         (["--unknown-fragments", "1.5"], "--unknown-fragments must be within 0..1, not 1.5"),
-        (["--word-classes", "--teacher", "kws10k"], "word classes and teachers do not mix yet"),
     ],
 )
 def test_bad_pretrain_options_get_one_line(tmp_path, capsys, option, message):
@@ -297,6 +296,15 @@ def test_word_classes_keep_the_unknown_share_and_label_each_drawn_word():
     assert counts[:2].tolist() == [40, 40] and counts[CLASSES.index(SILENCE_CLASS)] == 40
     assert counts[unknown] + counts[len(CLASSES)] == 80  # the word class is drawn out of unknown's share
     assert 15 <= counts[len(CLASSES)] <= 45  # 5 of the 23 unknown clips say "eight"
+
+
+def test_a_teachers_unknown_goes_to_the_inputs_word_class():
+    from kwsgen.train.pretrain import widen_to_words
+
+    taught = np.array([[0.1, 0.2, 0.6, 0.1], [0.3, 0.3, 0.3, 0.1]], dtype=np.float32)
+    wide = widen_to_words(taught, np.array([5, 0]), n_classes=4, n_words=2, unknown=2)
+    np.testing.assert_allclose(wide, [[0.1, 0.2, 0.0, 0.1, 0.0, 0.6], [0.3, 0.3, 0.3, 0.1, 0.0, 0.0]])
+    np.testing.assert_allclose(wide.sum(axis=1), 1.0, rtol=1e-6)
 
 
 def test_word_classes_fold_into_unknown():

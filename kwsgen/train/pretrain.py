@@ -146,6 +146,17 @@ def relabel_words(clips: list[Clip], words: list[str], unknown: int, first: int)
     ]
 
 
+def widen_to_words(taught: np.ndarray, y: np.ndarray, n_classes: int, n_words: int, unknown: int) -> np.ndarray:
+    """Teachers' probabilities over the classes -> over classes and word classes: what a teacher calls unknown
+    goes to the input's own word class where it has one, and stays unknown elsewhere."""
+    wide = np.zeros((len(taught), n_classes + n_words), dtype=np.float32)
+    wide[:, :n_classes] = taught
+    worded = np.flatnonzero(y >= n_classes)
+    wide[worded, y[worded]] = taught[worded, unknown]
+    wide[worded, unknown] = 0
+    return wide
+
+
 def fold_words(p: np.ndarray, n_classes: int, unknown: int) -> np.ndarray:
     """Probabilities over classes and word classes -> over the classes: every word class counts as unknown."""
     folded = p[:, :n_classes].copy()
@@ -446,8 +457,6 @@ def pretrain(
     """Train, evaluate on held-out speakers, and write the base model and its model card to `out`."""
     if cfg.teacher_pairs and not cfg.teachers:
         raise KwsgenError("inputs across two joined clips (teacher pairs) need teachers to say what they are")
-    if cfg.word_classes and cfg.teachers:
-        raise KwsgenError("word classes and teachers do not mix yet: the teachers know only the classes")
     frontend = frontend or FrontendConfig()
     template = get_template(cfg.template)
     seed_everything(cfg.seed)
@@ -495,6 +504,8 @@ def pretrain(
         for epoch in range(cfg.epochs):
             x, y = epochs.make(rng)
             taught = teacher_probabilities(teachers, x, minmax) if teaching else None
+            if taught is not None and words:
+                taught = widen_to_words(taught, y, len(classes), len(words), unknown)
             fit = model.fit(
                 to_model_input(x),
                 soft_targets(y, len(classes) + len(words), taught, cfg.teacher_weight),
