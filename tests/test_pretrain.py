@@ -307,6 +307,27 @@ def test_a_teachers_unknown_goes_to_the_inputs_word_class():
     np.testing.assert_allclose(wide.sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_the_card_names_the_commonest_errors_most_first():
+    from kwsgen.train.pretrain import CONFUSIONS_ON_CARD, commonest_confusions, confusion_lines
+
+    y = np.array([2, 2, 2, 2, 1, 1, 0, 0, 3])
+    pred = np.array([0, 0, 1, 2, 0, 1, 0, 0, 2])
+    found = commonest_confusions(pred, y, CLASSES)
+    assert found == [
+        {"said": "unknown", "taken_for": "yes", "clips": 2},
+        {"said": "no", "taken_for": "yes", "clips": 1},
+        {"said": "unknown", "taken_for": "no", "clips": 1},
+        {"said": "silence", "taken_for": "unknown", "clips": 1},
+    ]
+    assert confusion_lines({"held_out_confusions_int8": found})[0].endswith(
+        "unknown taken for yes 2, no taken for yes 1, unknown taken for no 1, silence taken for unknown 1"
+    )
+    many = commonest_confusions(np.zeros(40, int), np.repeat(np.arange(1, 4), [10, 20, 10]), CLASSES)
+    assert len(many) == 3 and many[0]["clips"] == 20
+    assert len(commonest_confusions(np.arange(40) % 4, (np.arange(40) + 1) % 4, CLASSES)) <= CONFUSIONS_ON_CARD
+    assert confusion_lines({}) == []
+
+
 def test_word_classes_fold_into_unknown():
     from kwsgen.train.pretrain import fold_words
 
@@ -384,6 +405,9 @@ def test_pretraining_with_word_classes_ends_as_a_base_over_the_classes_alone(tmp
     assert any("1 unknown words train as classes of their own: eight" in line for line in lines)
     kernel, bias = load_base(tmp_path / "base").weights["base_classes"]
     assert kernel.shape[1] == len(CLASSES) and bias.shape == (len(CLASSES),)  # the word class is folded away
+    card_md = (tmp_path / "base" / "card.md").read_text()
+    assert "- Trained with word classes inside unknown, folded away: eight" in card_md
+    assert isinstance(card["held_out_confusions_int8"], list)
     assert 0 <= card["held_out_accuracy_int8"] <= 1
 
 

@@ -555,10 +555,11 @@ def pretrain(
         minmax=minmax,
         weights={w.name: w.get_weights() for w in model.layers if w.get_weights()},
     )
-    from .quantize import int8_accuracy, to_int8_tflite
+    from .quantize import int8_accuracy, int8_predict, to_int8_tflite
 
     tflite_bytes = to_int8_tflite(model, x_val)
     held_int8 = int8_accuracy(tflite_bytes, x_held, y_held)
+    held_pred = int8_predict(tflite_bytes, x_held).argmax(axis=1) if len(x_held) else np.zeros(0, int)
     card = {
         "template": template.name,
         "description": template.description,
@@ -597,7 +598,8 @@ def pretrain(
         "best_validate_accuracy": round(best, 4),
         "held_out_accuracy_float": round(held_float, 4),
         "held_out_accuracy_int8": round(held_int8, 4),
-        "held_out_per_class_int8": per_class_accuracy(tflite_bytes, x_held, y_held, classes),
+        "held_out_per_class_int8": per_class_accuracy(held_pred, y_held, classes),
+        "held_out_confusions_int8": commonest_confusions(held_pred, y_held, classes),
         "training_seconds": round(time.time() - started),
         "environment": environment(),
         "history": history,
@@ -649,11 +651,21 @@ def selection_text(cfg: PretrainConfig, dev) -> str:
     )
 
 
-def per_class_accuracy(tflite_bytes: bytes, x: np.ndarray, y: np.ndarray, classes: list[str]) -> dict[str, float]:
-    from .quantize import int8_predict
-
-    pred = int8_predict(tflite_bytes, x).argmax(axis=1)
+def per_class_accuracy(pred: np.ndarray, y: np.ndarray, classes: list[str]) -> dict[str, float]:
     return {name: round(float(np.mean(pred[y == k] == k)), 4) for k, name in enumerate(classes) if np.any(y == k)}
+
+
+CONFUSIONS_ON_CARD = 8
+
+
+def commonest_confusions(pred: np.ndarray, y: np.ndarray, classes: list[str]) -> list[dict]:
+    """The most frequent (said, taken for) pairs among the errors, most first: where a base's accuracy goes."""
+    pairs: dict[tuple[int, int], int] = {}
+    for said, taken in zip(y.tolist(), pred.tolist(), strict=True):
+        if said != taken:
+            pairs[(said, taken)] = pairs.get((said, taken), 0) + 1
+    ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:CONFUSIONS_ON_CARD]
+    return [{"said": classes[a], "taken_for": classes[b], "clips": n} for (a, b), n in ranked]
 
 
 def teacher_lines(card: dict) -> list[str]:
@@ -665,6 +677,19 @@ def teacher_lines(card: dict) -> list[str]:
     if pairs := config.get("teacher_pairs", 0.0):
         line += f"; {pairs:g} x the labelled inputs more per epoch across the join of two clips, taught alone"
     return [line + ")"]
+
+
+def confusion_lines(card: dict) -> list[str]:
+    confusions = card.get("held_out_confusions_int8")
+    if not confusions:
+        return []
+    text = ", ".join(f"{c['said']} taken for {c['taken_for']} {c['clips']}" for c in confusions)
+    return [f"- Commonest errors on held-out speakers (int8, clips): {text}"]
+
+
+def word_class_lines(card: dict) -> list[str]:
+    words = card.get("word_classes")
+    return [f"- Trained with word classes inside unknown, folded away: {', '.join(words)}"] if words else []
 
 
 def write_card_markdown(path: Path, card: dict) -> None:
@@ -684,5 +709,7 @@ def write_card_markdown(path: Path, card: dict) -> None:
         f"- Accuracy on held-out speakers: {card['held_out_accuracy_float']:.3f} float, "
         f"{card['held_out_accuracy_int8']:.3f} int8",
         f"- Per class (int8): {json.dumps(card['held_out_per_class_int8'])}",
+        *confusion_lines(card),
+        *word_class_lines(card),
     ]
     atomic_write_text(path, "\n".join(lines) + "\n")
