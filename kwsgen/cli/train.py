@@ -44,6 +44,12 @@ def pretrain(
         help="Share of the 'unknown' inputs drawn from --extra-words folders that are a short piece (0.25-0.8 s) "
         "of the recording alone in a quiet second, like an isolated short word, instead of a random second.",
     ),
+    unknown_reversed: float = typer.Option(
+        0.0,
+        "--unknown-reversed",
+        help="Share of the 'unknown' inputs that are a command word's clip played backwards (not no or on: "
+        "a word spelled backwards that is another command word).",
+    ),
     word_classes: bool = typer.Option(
         False,
         "--word-classes",
@@ -116,6 +122,8 @@ def pretrain(
         raise KwsgenError("--label-smoothing must be within 0..1 (1 excluded)")
     if unknown_mix not in ("clips", "sources"):
         raise KwsgenError(f"--unknown-mix must be clips or sources, not {unknown_mix!r}")
+    if not 0 <= unknown_reversed <= 1:
+        raise KwsgenError(f"--unknown-reversed must be within 0..1, not {unknown_reversed:g}")
     if not 0 <= unknown_fragments <= 1:
         raise KwsgenError(f"--unknown-fragments must be within 0..1, not {unknown_fragments:g}")
     if not 0 <= select_from <= 1 or select_every < 1:
@@ -133,6 +141,7 @@ def pretrain(
         unknown_mix=unknown_mix,
         unknown_fragments=unknown_fragments,
         word_classes=word_classes,
+        unknown_reversed=unknown_reversed,
         label_smoothing=label_smoothing,
         held_out_percent=held_out,
         synthetic=synthetic,

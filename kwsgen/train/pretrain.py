@@ -55,6 +55,7 @@ class PretrainConfig:
     unknown_weight: float = 1.0  # the unknown class gets this many times per_class: it holds every other word
     unknown_mix: str = "clips"  # clips: every unknown clip alike; sources: each source of unknown speech alike
     unknown_fragments: float = 0.0  # share of --extra-words inputs cut to a short piece alone in a quiet second
+    unknown_reversed: float = 0.0  # share of unknown inputs that are a command word's clip played backwards
     word_classes: bool = False  # train each unknown word with enough clips as a class of its own, then fold them
     held_out_percent: int = 30
     validate_percent: int = 10  # of the pretraining speakers, for watching progress and calibrating int8
@@ -336,6 +337,14 @@ class Epochs:
         self.variants = {id(c): speed_variants(c.audio, self.aug.speeds) for c in clips if len(c.audio) <= SAMPLES}
         self.noises, self.silence, self.config, self.minmax, self.cfg = noises, silence, config, minmax, cfg
         self.unknown = unknown
+        # "no" backwards is near "on" and "on" near "no": a word whose spelling reversed is another command word
+        # is not played backwards
+        words = list(cfg.words)
+        self.reversible = (
+            [k for k, w in enumerate(words) if w[::-1] not in words and k < len(self.by_class) and self.by_class[k]]
+            if cfg.unknown_reversed
+            else []
+        )  # off: no draw, so the default's random stream stays as it was
         sources: dict[str, list[Clip]] = {}
         for c in self.by_class[unknown] if cfg.unknown_mix == "sources" else []:
             sources.setdefault(unknown_source(c), []).append(c)
@@ -361,6 +370,14 @@ class Epochs:
             return fragment(clip.audio, rng)
         return fixed_length(clip.audio, rng)
 
+    def reversed_word(self, rng: np.random.Generator) -> np.ndarray:
+        """A command word's clip played backwards: speech of a real training speaker, the word's sounds in the
+        wrong order. It teaches that a keyword is its order of sounds, not its spectrum alone."""
+        pool = self.by_class[self.reversible[int(rng.integers(len(self.reversible)))]]
+        clip = pool[int(rng.integers(len(pool)))]
+        variants = self.variants.get(id(clip)) or [fixed_length(clip.audio, rng).astype(np.float32) / 32768]
+        return to_int16(augment_clip([v[::-1].copy() for v in variants], self.noises, SAMPLES, self.aug, rng))
+
     def straddle(self, rng: np.random.Generator) -> np.ndarray:
         """A second across the join of two clips of any classes but silence: the end of one word and the start
         of the next, where a stream's false alarms come from. No label fits it; only teachers can say."""
@@ -381,6 +398,8 @@ class Epochs:
                     bed = self.noises[int(rng.integers(len(self.noises)))]
                     start = int(rng.integers(0, max(1, len(bed) - SAMPLES)))
                     audio.append(to_int16(np.resize(bed[start:], SAMPLES) * gain))
+                elif label == self.unknown and self.reversible and rng.random() < self.cfg.unknown_reversed:
+                    audio.append(self.reversed_word(rng))
                 else:
                     clip = self.draw(label, rng)
                     variants = self.variants.get(id(clip)) or [self.second_of(clip, rng).astype(np.float32) / 32768]
