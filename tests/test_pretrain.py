@@ -20,6 +20,7 @@ from kwsgen.train.pretrain import (
     candidate_epochs,
     choose_epoch,
     development_sentences,
+    features_of,
     split,
     unknown_source,
 )
@@ -73,6 +74,7 @@ def test_held_out_speakers_are_never_trained_on():
         (["--unknown-mix", "words"], "--unknown-mix must be clips or sources, not 'words'"),
         (["--label-smoothing", "1"], "--label-smoothing must be within 0..1 (1 excluded)"),
         (["--unknown-fragments", "1.5"], "--unknown-fragments must be within 0..1, not 1.5"),
+        (["--unknown-reversed", "-0.1"], "--unknown-reversed must be within 0..1, not -0.1"),
     ],
 )
 def test_bad_pretrain_options_get_one_line(tmp_path, capsys, option, message):
@@ -262,6 +264,40 @@ def test_unknown_fragments_cut_only_extra_words_clips_at_their_share():
         cut = np.mean([np.count_nonzero(epochs.second_of(extra, rng) == 0) > 1000 for _ in range(400)])
         assert abs(cut - share) < 0.08
         assert all(np.count_nonzero(epochs.second_of(word, rng) == 0) < 1000 for _ in range(20))
+
+
+def test_unknown_reversed_plays_command_words_backwards_but_not_no_or_on():
+    words = ("yes", "no", "on", "off")
+    classes = [*words, UNKNOWN_CLASS, SILENCE_CLASS]
+    unknown = classes.index(UNKNOWN_CLASS)
+    rng = np.random.default_rng(0)
+    first_half = np.concatenate([np.ones(8000), np.zeros(8000)])  # a "word" in the first half second only
+    loud = [
+        Clip((rng.standard_normal(16000) * 3000 * first_half).astype(np.int16), k, f"{k:02d}{i:06d}", "t")
+        for k in range(len(words))
+        for i in range(3)
+    ]
+    quiet = [
+        Clip(np.zeros(16000, np.int16), k, f"{k:02d}{i:06d}", "t") for k in (unknown, unknown + 1) for i in range(3)
+    ]
+    config = FrontendConfig()
+    minmax = MinMax(np.full(config.n_coeffs, -150_000), np.full(config.n_coeffs, 150_000))
+    silent_features = features_of([np.zeros(16000, np.int16)], config, minmax)[0]
+    sounding = {}
+    for share in (0.0, 1.0):
+        cfg = PretrainConfig(words=words, per_class=30, unknown_reversed=share, feature_rates={})
+        epochs = Epochs(loud + quiet, [], len(classes), unknown + 1, unknown, config, minmax, cfg)
+        assert epochs.reversible == ([0, 3] if share else [])  # yes and off; "no" and "on" are each other backwards
+        x, y = epochs.make(np.random.default_rng(1))
+        assert np.bincount(y).tolist() == [30] * len(classes)  # the unknown share is unchanged
+        sounding[share] = (x[y == unknown] != silent_features).any(axis=(1, 2))
+    assert not sounding[0.0].any() and sounding[1.0].all()  # silent unknown clips, or keywords played backwards
+    early, late = slice(0, 15), slice(-15, None)  # windows well inside the first and the last half second
+    backwards, forwards = x[y == unknown], x[y == 0]
+    assert (backwards[:, early] == silent_features[early]).all() and (backwards[:, late] != silent_features[late]).any(
+        axis=(1, 2)
+    ).all()
+    assert (forwards[:, late] == silent_features[late]).all()
 
 
 def test_an_unknown_clip_says_its_folders_word_or_its_file_name_prefix(tmp_path):
