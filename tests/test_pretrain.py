@@ -75,6 +75,7 @@ def test_held_out_speakers_are_never_trained_on():
         (["--label-smoothing", "1"], "--label-smoothing must be within 0..1 (1 excluded)"),
         (["--unknown-fragments", "1.5"], "--unknown-fragments must be within 0..1, not 1.5"),
         (["--unknown-reversed", "-0.1"], "--unknown-reversed must be within 0..1, not -0.1"),
+        (["--word-classes", "--select-from", "0.5"], "word classes and --select-from below 1 do not mix"),
     ],
 )
 def test_bad_pretrain_options_get_one_line(tmp_path, capsys, option, message):
