@@ -420,6 +420,12 @@ def plot(results: dict, path: Path, title: str = "", source: str = "") -> None:
     fig.savefig(path, dpi=110, metadata={"Source": source} if source else None)
 
 
+def in_repo(path: Path) -> str:
+    """A path as the repository names it, where it lies inside the repository."""
+    path = path.resolve()
+    return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+
+
 def replot(saved: Path, path: Path) -> None:
     """Draw the DET curves of a saved run again (after a change to the drawing, not to the models)."""
     try:
@@ -428,7 +434,7 @@ def replot(saved: Path, path: Path) -> None:
     except (OSError, ValueError, KeyError) as exc:
         sys.exit(f"{saved}: not a saved detection run ({exc})")
     stamp = f"{run.get('measured_at', '')} {run.get('commit', '')}"
-    plot(results, path, f"{stamp[:28]}, seed {run.get('seed')}", source=f"bench/results/detection.json {stamp}")
+    plot(results, path, f"{stamp[:28]}, seed {run.get('seed')}", source=f"{in_repo(saved)} {stamp}")
     print(f"drew {path}", file=sys.stderr)
 
 
@@ -507,7 +513,7 @@ def main() -> None:
         "seed": args.seed,
         "base": args.base or "kwsgen.toml's default",
         "folds": counts,
-        "det_plot": str(args.plot.relative_to(REPO) if args.plot.is_relative_to(REPO) else args.plot),
+        "det_plot": in_repo(args.plot),
         "projects": results,
     }
     if full_run:
